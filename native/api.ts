@@ -1,0 +1,142 @@
+// native/api: the public contract of the native layer (types only). `native/index.ts` exports the
+// implementations; `plugin/` and `agent/` import from `native/index.ts` only, never deeper paths.
+// Everything here is synchronous: koffi calls block, which keeps namespace state deterministic.
+
+import type { IpAddr, IpFamily, IpNet } from "../core/ip.js";
+
+/** One netlink attribute kept verbatim (type without NLA_F_NESTED/NLA_F_NET_BYTEORDER bits, raw payload). */
+export interface RawAttr {
+  readonly type: number;
+  readonly nested: boolean;
+  readonly data: Uint8Array;
+}
+
+/** A link (RTM_NEWLINK) as decoded. Unknown attributes are kept in `attrs`. */
+export interface Link {
+  readonly index: number;
+  readonly name: string;
+  /** IFLA_INFO_KIND: "bridge", "veth", ... ; undefined for e.g. loopback or physical devices. */
+  readonly kind: string | undefined;
+  readonly flags: number; // IFF_* from ifinfomsg
+  readonly up: boolean; // IFF_UP
+  readonly mtu: number;
+  readonly mac: string; // "aa:bb:cc:dd:ee:ff" (lower case), "" when the link has none
+  readonly master: number | undefined; // IFLA_MASTER ifindex
+  /** IFLA_LINK: for a veth, the peer's ifindex (in the peer's namespace). */
+  readonly parentIndex: number | undefined;
+  /** IFLA_LINK_NETNSID: set when the peer/parent lives in another namespace. */
+  readonly linkNetnsId: number | undefined;
+  readonly operstate: number | undefined; // IFLA_OPERSTATE (IF_OPER_UP = 6)
+  readonly promisc: boolean; // IFF_PROMISC
+  /** Bridge ports only: IFLA_BRPORT_MODE (hairpin) read from IFLA_PROTINFO / IFLA_INFO_SLAVE_DATA. */
+  readonly hairpin: boolean | undefined;
+  readonly attrs: readonly RawAttr[];
+}
+
+export interface LinkAddBridgeSpec {
+  readonly name: string;
+  readonly mtu?: number;
+  readonly mac?: string;
+}
+
+export interface LinkAddVethSpec {
+  /** Name of the end created in the handle's namespace. */
+  readonly name: string;
+  readonly mtu?: number;
+  readonly mac?: string;
+  /** Name of the peer end, created directly under its final name. */
+  readonly peerName: string;
+  readonly peerMtu?: number;
+  readonly peerMac?: string;
+  /** Open netns fd in which the peer is created (IFLA_NET_NS_FD); omitted = same namespace. */
+  readonly peerNetnsFd?: number;
+}
+
+/** An address (RTM_NEWADDR). `address` is IFA_LOCAL (v4) / IFA_ADDRESS (v6) with the prefix length. */
+export interface Addr {
+  readonly index: number;
+  readonly family: IpFamily;
+  readonly address: IpNet;
+  readonly scope: number;
+  readonly flags: number; // IFA_FLAGS (32 bit) when present, else ifa_flags
+  readonly label: string | undefined;
+  readonly attrs: readonly RawAttr[];
+}
+
+export interface AddrAddOptions {
+  /** Broadcast address (v4); the default computes it from the prefix, as `ip addr add ... brd +` does. */
+  readonly broadcast?: IpAddr | "none";
+  readonly scope?: number;
+  /** IFA_F_NODAD etc. */
+  readonly flags?: number;
+}
+
+/** A route (RTM_NEWROUTE). `dst` undefined = default route. */
+export interface Route {
+  readonly family: IpFamily;
+  readonly dst: IpNet | undefined;
+  readonly gateway: IpAddr | undefined;
+  readonly oif: number | undefined;
+  readonly src: IpAddr | undefined;
+  readonly table: number; // RT_TABLE_MAIN = 254
+  readonly protocol: number; // RTPROT_*
+  readonly scope: number; // RT_SCOPE_*
+  readonly type: number; // RTN_UNICAST = 1 ...
+  readonly priority: number | undefined; // RTA_PRIORITY (metric)
+  readonly mtu: number | undefined; // RTAX_MTU inside RTA_METRICS
+  readonly advmss: number | undefined; // RTAX_ADVMSS inside RTA_METRICS
+  readonly attrs: readonly RawAttr[];
+}
+
+export interface RouteSpec {
+  readonly family?: IpFamily; // required when dst is undefined and gateway is undefined
+  readonly dst?: IpNet; // undefined = default route
+  readonly gateway?: IpAddr;
+  readonly oif?: number;
+  readonly src?: IpAddr;
+  readonly table?: number; // default RT_TABLE_MAIN
+  readonly protocol?: number; // default RTPROT_BOOT (as `ip route add`)
+  readonly scope?: number; // default: RT_SCOPE_UNIVERSE with a gateway, RT_SCOPE_LINK without
+  readonly type?: number; // default RTN_UNICAST
+  readonly priority?: number;
+  readonly mtu?: number;
+  readonly advmss?: number;
+}
+
+/**
+ * A NETLINK_ROUTE socket bound to one network namespace: the namespace's handle. Every operation is one
+ * request, acknowledged before it returns; failures throw `NetlinkError` (errno name + kernel extack text).
+ */
+export interface Rtnl {
+  /** The netns path this handle was opened in, or undefined for the caller's own namespace. */
+  readonly netnsPath: string | undefined;
+  close(): void;
+
+  linkList(): Link[]; // ip link show
+  linkGet(name: string): Link; // throws NetlinkError ENODEV when missing
+  linkFind(name: string): Link | undefined;
+  linkGetByIndex(index: number): Link; // throws NetlinkError ENODEV when missing
+  linkFindByIndex(index: number): Link | undefined;
+  linkAddBridge(spec: LinkAddBridgeSpec): Link; // ip link add NAME type bridge [mtu M] [address MAC]
+  linkAddVeth(spec: LinkAddVethSpec): Link; // ip link add NAME type veth peer name P netns FD
+  linkSetUp(index: number): void; // ip link set dev X up
+  linkSetDown(index: number): void; // ip link set dev X down
+  linkSetMaster(index: number, masterIndex: number): void; // ip link set dev X master M (0 = nomaster)
+  linkSetMtu(index: number, mtu: number): void; // ip link set dev X mtu M
+  linkSetName(index: number, name: string): void; // ip link set dev X name N
+  linkSetMac(index: number, mac: string): void; // ip link set dev X address MAC
+  linkSetPromisc(index: number, on: boolean): void; // ip link set dev X promisc on|off
+  linkSetHairpin(index: number, on: boolean): void; // bridge link set dev X hairpin on|off
+  linkSetNetns(index: number, netnsFd: number): void; // ip link set dev X netns FD
+  linkDel(index: number): void; // ip link del dev X (ENODEV when missing)
+
+  addrList(filter?: { index?: number; family?: IpFamily }): Addr[]; // ip addr show
+  addrAdd(index: number, address: IpNet, options?: AddrAddOptions): void; // ip addr add A/P dev X (EEXIST when present)
+  addrReplace(index: number, address: IpNet, options?: AddrAddOptions): void; // ip addr replace
+  addrDel(index: number, address: IpNet): void; // ip addr del A/P dev X (EADDRNOTAVAIL when missing)
+
+  routeList(filter?: { family?: IpFamily; table?: number; oif?: number }): Route[]; // ip route show
+  routeAdd(route: RouteSpec): void; // ip route add (EEXIST when present)
+  routeReplace(route: RouteSpec): void; // ip route replace
+  routeDel(route: RouteSpec): void; // ip route del (ESRCH when missing)
+}
