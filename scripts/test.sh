@@ -7,6 +7,7 @@
 #   bash scripts/test.sh FILE...    only these test files
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
 args=()
 unit=0
 for a in "$@"; do
@@ -20,7 +21,7 @@ if [ ${#args[@]} -eq 0 ]; then
   fi
 fi
 # Tests run the built plugin executable exactly as a container runtime does.
-if [ $unit -eq 0 ] && [ ! -x dist/kubenet ] || [ "${KUBENET_REBUILD:-1}" = 1 ]; then
+if [ ! -x dist/kubenet ] || [ "${KUBENET_REBUILD:-1}" = 1 ]; then
   node scripts/build.mjs >/dev/null
 fi
 unset NODE_EXTRA_CA_CERTS

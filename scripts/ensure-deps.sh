@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the demo and the tests need when it is missing: Debian packages (as root) and node_modules.
+# Safe to run repeatedly; does nothing when everything is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v iptables-restore >/dev/null || need+=(iptables)
+command -v ping >/dev/null || need+=(iputils-ping)
+command -v unshare >/dev/null || need+=(util-linux)
+[ -x /usr/lib/cni/host-local ] || need+=(containernetworking-plugins)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian packages: ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing Debian packages: ${need[*]} (run as root, or: apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+if [ ! -d node_modules/koffi ] || [ ! -d node_modules/tap ]; then
+  echo "installing node modules (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
