@@ -1,0 +1,63 @@
+// core/cni/cni-args: the CNI_ARGS environment variable ("K=V;K=V"), parsed like the Go lib's LoadArgs.
+// Pure. A pair without exactly one "=" is an error; keys a plugin does not know are an error unless
+// IgnoreUnknown is 1/true (containerd always sends IgnoreUnknown=1). Errors are code 4.
+
+import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+
+/**
+ * Splits CNI_ARGS into a map (later duplicates win, as in the lib). Empty/undefined -> empty map.
+ * @throws CniError INVALID_ENVIRONMENT_VARIABLES on a malformed pair or a bad IgnoreUnknown value
+ */
+export function parseCniArgs(text: string | undefined): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  if (text === undefined || text === "") return out;
+  for (const pair of text.split(";")) {
+    const kv = pair.split("=");
+    if (kv.length !== 2 || kv[0] === "") {
+      throw new CniError(
+        CNI_ERROR_CODE.INVALID_ENVIRONMENT_VARIABLES,
+        `CNI_ARGS: invalid pair ${q(pair)}: expected KEY=VALUE pairs separated by ";" (got CNI_ARGS=${q(text)})`,
+      );
+    }
+    out.set(kv[0]!, kv[1]!);
+  }
+  const ignore = out.get("IgnoreUnknown");
+  if (ignore !== undefined) parseBoolArg("IgnoreUnknown", ignore);
+  return out;
+}
+
+/** The lib's UnmarshallableBool: "1"/"true" and "0"/"false", case-insensitive. */
+export function parseBoolArg(key: string, value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === "1" || v === "true") return true;
+  if (v === "0" || v === "false") return false;
+  throw new CniError(
+    CNI_ERROR_CODE.INVALID_ENVIRONMENT_VARIABLES,
+    `CNI_ARGS: ${key}=${q(value)} is not a boolean: use 1, 0, true or false`,
+  );
+}
+
+/** Keys every plugin here understands: the lib's CommonArgs plus what Kubernetes runtimes send. */
+export const COMMON_CNI_ARGS: readonly string[] = [
+  "IgnoreUnknown",
+  "K8S_POD_NAMESPACE",
+  "K8S_POD_NAME",
+  "K8S_POD_INFRA_CONTAINER_ID",
+  "K8S_POD_UID",
+];
+
+/**
+ * Rejects keys outside `known` (plus COMMON_CNI_ARGS) unless IgnoreUnknown is true.
+ * @throws CniError INVALID_ENVIRONMENT_VARIABLES naming the unknown pairs
+ */
+export function checkCniArgKeys(args: ReadonlyMap<string, string>, known: readonly string[]): void {
+  const ignore = args.get("IgnoreUnknown");
+  if (ignore !== undefined && parseBoolArg("IgnoreUnknown", ignore)) return;
+  const unknown = [...args.keys()].filter((k) => !known.includes(k) && !COMMON_CNI_ARGS.includes(k));
+  if (unknown.length > 0) {
+    throw new CniError(
+      CNI_ERROR_CODE.INVALID_ENVIRONMENT_VARIABLES,
+      `CNI_ARGS: unknown keys ${unknown.map((k) => q(k)).join(", ")}: known keys are ${[...known, ...COMMON_CNI_ARGS].join(", ")}; add IgnoreUnknown=1 to pass others`,
+    );
+  }
+}
