@@ -3,10 +3,25 @@
 // tolerated (kept in `raw`). Errors: 6 = not JSON / a known key of the wrong JSON type, 7 = a value
 // that is invalid for the network (bad name, CIDR, gateway, overlap...), 1 = unknown cniVersion.
 
-import type { IpAddr, IpNet } from "../ip.js";
-import { CNI_ERROR_CODE, CniError } from "./errors.js";
-import type { CniRoute, Dns, Result } from "./result.js";
-import type { CniVersion } from "./version.js";
+import {
+  bitsOf,
+  compareIp,
+  containsIp,
+  formatCidr,
+  formatIp,
+  hasHostBits,
+  lastAddressOf,
+  networkOf,
+  nextIp,
+  parseCidr,
+  parseIp,
+  prevIp,
+  type IpAddr,
+  type IpNet,
+} from "../ip.js";
+import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
+import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, isCniVersion, type CniVersion } from "./version.js";
 
 export type PluginName = "kubenet" | "bridge" | "host-local" | "loopback";
 
@@ -76,7 +91,10 @@ export interface Attachment {
 export interface NetConf {
   readonly cniVersion: CniVersion;
   readonly name: string;
+  /** The config's `type` as written ("" when absent). */
   readonly type: string;
+  /** The plugin that runs: the invoked name, or for `kubenet` the config's type. */
+  readonly plugin: PluginName;
   /** The whole parsed stdin object, unknown keys included. */
   readonly raw: Readonly<Record<string, unknown>>;
   /** Set for kubenet and bridge. */
@@ -110,14 +128,445 @@ export interface ParseNetConfOptions {
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+const MAX_LOCK_TIMEOUT_MS = 10 * 60_000;
+
+export const PLUGIN_NAMES: readonly PluginName[] = ["kubenet", "bridge", "host-local", "loopback"];
+export const isPluginName = (v: unknown): v is PluginName => typeof v === "string" && (PLUGIN_NAMES as readonly string[]).includes(v);
+
+/** CNI network names, container IDs: also the lease directory name, so no "/" and no leading ".". */
+export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+/** A plugin binary name looked up in CNI_PATH: a file name, never a path. */
+const BINARY_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const decodeError = (msg: string): CniError => new CniError(CNI_ERROR_CODE.DECODING_FAILURE, msg);
+const invalid = (msg: string): CniError => new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, msg);
+
+/** Checks an interface name the way the kernel and the Go lib do; returns the problem or undefined. */
+export function interfaceNameProblem(name: string): string | undefined {
+  if (name === "") return "is empty";
+  if (Buffer.byteLength(name) > 15) return "is longer than 15 bytes";
+  if (name === "." || name === "..") return "is . or ..";
+  if (/[/:\s]/.test(name)) return "contains /, : or whitespace";
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Typed field readers: a wrong JSON type is a decoding failure (6) naming the key path.
+
+function optBool(o: Json, key: string, path: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw decodeError(`${path}${key} must be true or false, got ${q(v)}`);
+  return v;
+}
+
+function optInt(o: Json, key: string, path: string): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v)) throw decodeError(`${path}${key} must be an integer, got ${q(v)}`);
+  return v;
+}
+
+function optString(o: Json, key: string, path: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw decodeError(`${path}${key} must be a string, got ${q(v)}`);
+  return v;
+}
+
+function optObject(o: Json, key: string, path: string): Json | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) throw decodeError(`${path}${key} must be an object, got ${q(v)}`);
+  return v;
+}
+
+function optArray(o: Json, key: string, path: string): unknown[] | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw decodeError(`${path}${key} must be a list, got ${q(v)}`);
+  return v;
+}
+
+function ipAt(text: unknown, path: string): IpAddr {
+  if (typeof text !== "string") throw decodeError(`${path} must be an IP address string, got ${q(text)}`);
+  try {
+    return parseIp(text);
+  } catch {
+    throw invalid(`${path} is not a valid IP address: ${q(text)}`);
+  }
+}
+
+/** "10.1.2.3" or "10.1.2.3/24" (the prefix is ignored, as host-local does for requested IPs). */
+function requestedIpAt(text: unknown, path: string): IpAddr {
+  if (typeof text !== "string") throw decodeError(`${path} must be an IP address string, got ${q(text)}`);
+  try {
+    return text.includes("/") ? parseCidr(text).addr : parseIp(text);
+  } catch {
+    throw invalid(`${path} is not a valid IP address or CIDR: ${q(text)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// host-local ranges (plugins/ipam/host-local/backend/allocator/range.go semantics, plus: the gateway
+// must lie in the subnet, and rangeStart <= rangeEnd).
+
+function rangeContains(r: Range, ip: IpAddr): boolean {
+  return containsIp(r.subnet, ip) && compareIp(r.rangeStart, ip) <= 0 && compareIp(ip, r.rangeEnd) <= 0;
+}
+
+/** host-local's Range.Overlaps: address ranges (not subnets) of one family share an address. */
+export function rangesOverlap(a: Range, b: Range): boolean {
+  if (a.subnet.addr.family !== b.subnet.addr.family) return false;
+  return rangeContains(a, b.rangeStart) || rangeContains(a, b.rangeEnd) || rangeContains(b, a.rangeStart) || rangeContains(b, a.rangeEnd);
+}
+
+export function formatRange(r: Range): string {
+  return `${formatIp(r.rangeStart)}-${formatIp(r.rangeEnd)}`;
+}
+
+/** Parses and canonicalises one range object `{subnet, rangeStart?, rangeEnd?, gateway?}`. */
+export function parseRange(v: unknown, path: string): Range {
+  if (!isObj(v)) throw decodeError(`${path} must be an object like {"subnet":"10.1.0.0/24"}, got ${q(v)}`);
+  const subnetText = v["subnet"];
+  if (subnetText === undefined || subnetText === null || subnetText === "") throw invalid(`${path}.subnet is missing`);
+  if (typeof subnetText !== "string") throw decodeError(`${path}.subnet must be a CIDR string, got ${q(subnetText)}`);
+  let subnet: IpNet;
+  try {
+    subnet = parseCidr(subnetText);
+  } catch {
+    throw invalid(`${path}.subnet is not a valid CIDR: ${q(subnetText)} (expected e.g. "10.244.1.0/24")`);
+  }
+  if (subnet.prefixLen > bitsOf(subnet.addr.family) - 2) {
+    throw invalid(`${path}.subnet: network ${q(subnetText)} is too small to allocate from (use at most /${bitsOf(subnet.addr.family) - 2})`);
+  }
+  if (hasHostBits(subnet)) {
+    throw invalid(
+      `${path}.subnet: network ${q(subnetText)} has host bits set; for a /${subnet.prefixLen} the network address is ${formatIp(networkOf(subnet).addr)}`,
+    );
+  }
+  const inSubnet = (key: string): IpAddr | undefined => {
+    const raw = v[key];
+    if (raw === undefined || raw === null || raw === "") return undefined;
+    const ip = ipAt(raw, `${path}.${key}`);
+    if (!containsIp(subnet, ip)) throw invalid(`${path}.${key} ${q(raw)} is not in subnet ${q(subnetText)}`);
+    return ip;
+  };
+  const gateway = inSubnet("gateway") ?? nextIp(subnet.addr);
+  const rangeStart = inSubnet("rangeStart") ?? nextIp(subnet.addr);
+  // IPv4: the broadcast address is never allocated; IPv6 has no broadcast.
+  const last = lastAddressOf(subnet);
+  const rangeEnd = inSubnet("rangeEnd") ?? (subnet.addr.family === 4 ? prevIp(last) : last);
+  if (compareIp(rangeStart, rangeEnd) > 0) {
+    throw invalid(`${path}: rangeStart ${formatIp(rangeStart)} is after rangeEnd ${formatIp(rangeEnd)}`);
+  }
+  return { subnet, rangeStart, rangeEnd, gateway };
+}
+
+/** Parses a range set (non-empty list of ranges of one family that do not overlap). */
+export function parseRangeSet(v: unknown, path: string): RangeSet {
+  if (!Array.isArray(v)) throw decodeError(`${path} must be a list of ranges like [{"subnet":"10.1.0.0/24"}], got ${q(v)}`);
+  if (v.length === 0) throw invalid(`${path} is an empty range set`);
+  const ranges = v.map((r, i) => parseRange(r, `${path}[${i}]`));
+  const family = ranges[0]!.subnet.addr.family;
+  ranges.forEach((r, i) => {
+    if (r.subnet.addr.family !== family) throw invalid(`${path} mixes address families (${path}[${i}] is IPv${r.subnet.addr.family})`);
+    ranges.slice(0, i).forEach((other, j) => {
+      if (rangesOverlap(other, r)) {
+        throw invalid(`${path}: ranges ${formatCidr(other.subnet)} (${formatRange(other)}) and ${formatCidr(r.subnet)} (${formatRange(r)}) overlap (${path}[${j}] and ${path}[${i}])`);
+      }
+    });
+  });
+  return ranges as unknown as RangeSet;
+}
+
+function parseHostLocal(ipam: Json, version: CniVersion, runtimeConfig: Json, lenient: boolean): HostLocalIpamConf {
+  const sets: { raw: unknown; path: string }[] = [];
+  const ipRanges = optArray(runtimeConfig, "ipRanges", "runtimeConfig.");
+  ipRanges?.forEach((raw, i) => sets.push({ raw, path: `runtimeConfig.ipRanges[${i}]` }));
+  // The legacy single range at the top of ipam is prepended as the first range set (after ipRanges).
+  if (ipam["subnet"] !== undefined && ipam["subnet"] !== null && ipam["subnet"] !== "") {
+    const legacy: Json = {};
+    for (const k of ["subnet", "rangeStart", "rangeEnd", "gateway"]) if (ipam[k] !== undefined) legacy[k] = ipam[k];
+    sets.push({ raw: [legacy], path: "ipam" });
+  }
+  optArray(ipam, "ranges", "ipam.")?.forEach((raw, i) => sets.push({ raw, path: `ipam.ranges[${i}]` }));
+
+  let ranges: RangeSet[] = [];
+  try {
+    if (sets.length === 0) throw invalid(`ipam: no IP ranges specified: set ipam.ranges, e.g. [[{"subnet":"10.244.1.0/24"}]]`);
+    ranges = sets.map(({ raw, path }) => (path === "ipam" ? [parseRange((raw as Json[])[0], "ipam")] : parseRangeSet(raw, path)) as RangeSet);
+    const perFamily = { 4: 0, 6: 0 };
+    ranges.forEach((set) => perFamily[set[0].subnet.addr.family]++);
+    if ((perFamily[4] > 1 || perFamily[6] > 1) && !cniVersionAtLeast(version, "0.3.0")) {
+      throw invalid(`cniVersion ${q(version)} does not support more than one address per family: use cniVersion "0.3.0" or newer`);
+    }
+    ranges.forEach((a, i) =>
+      ranges.slice(i + 1).forEach((b, k) => {
+        const j = i + 1 + k;
+        for (const ra of a) for (const rb of b) {
+          if (rangesOverlap(ra, rb)) {
+            throw invalid(`ipam: range set ${i} (${sets[i]!.path}, ${formatRange(ra)}) overlaps with range set ${j} (${sets[j]!.path}, ${formatRange(rb)})`);
+          }
+        }
+      }),
+    );
+  } catch (e) {
+    if (!lenient) throw e;
+    ranges = [];
+  }
+
+  const routes = (optArray(ipam, "routes", "ipam.") ?? []).map((r, i) => {
+    try {
+      return decodeRoute(r, `ipam.routes[${i}]`);
+    } catch (e) {
+      if (e instanceof CniError) throw invalid(e.message);
+      throw e;
+    }
+  });
+  const dataDir = optString(ipam, "dataDir", "ipam.") || DEFAULT_DATA_DIR;
+  const resolvConf = optString(ipam, "resolvConf", "ipam.");
+  return {
+    kind: "host-local",
+    type: "host-local",
+    ranges,
+    routes,
+    dataDir,
+    ...(resolvConf ? { resolvConf } : {}),
+  };
+}
+
+function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean): IpamConf | undefined {
+  if (plugin === "loopback") return undefined;
+  const ipam = optObject(raw, "ipam", "");
+  if (ipam === undefined) {
+    if (plugin === "host-local") throw invalid(`missing "ipam" section: host-local needs {"ipam":{"type":"host-local","ranges":[...]}}`);
+    if (plugin === "kubenet" && !lenient) {
+      throw invalid(`missing "ipam" section: kubenet needs {"ipam":{"type":"host-local","ranges":[[{"subnet":"<PodCIDR>"}]]}}`);
+    }
+    return undefined;
+  }
+  const type = optString(ipam, "type", "ipam.");
+  // Invoked as host-local (e.g. exec'd by a delegating plugin), the ipam section is ours whatever its type.
+  if (plugin === "host-local" || type === "host-local" || (plugin === "kubenet" && (type === undefined || type === ""))) {
+    return parseHostLocal(ipam, version, runtimeConfig, lenient);
+  }
+  if (type === undefined || type === "") return undefined; // bridge: `ipam: {}` means L2 only
+  if (!BINARY_RE.test(type) || type.includes("..")) {
+    throw invalid(`ipam.type ${q(type)} is not a plugin name (a file name in CNI_PATH, no "/")`);
+  }
+  return { kind: "delegated", type };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// bridge / kubenet
+
+function parseBridge(raw: Json, plugin: "kubenet" | "bridge", hasIpam: boolean): BridgeConf {
+  const kubenet = plugin === "kubenet";
+  const b = (key: string, dflt: boolean): boolean => optBool(raw, key, "") ?? dflt;
+  const bridge = optString(raw, "bridge", "") || (kubenet ? "cbr0" : "cni0");
+  const problem = interfaceNameProblem(bridge);
+  if (problem) throw invalid(`bridge name ${q(bridge)} ${problem}: use a Linux interface name such as "cbr0"`);
+  const promiscMode = b("promiscMode", false);
+  const hairpinMode = b("hairpinMode", kubenet && !promiscMode);
+  if (hairpinMode && promiscMode) throw invalid(`cannot set hairpinMode and promiscMode at the same time: set one of them to false`);
+  const isDefaultGateway = b("isDefaultGateway", kubenet);
+  const isGateway = b("isGateway", kubenet) || isDefaultGateway;
+  const mtu = optInt(raw, "mtu", "") ?? 0;
+  if (mtu !== 0 && (mtu < 68 || mtu > 65535)) throw invalid(`mtu ${mtu} is out of range: use 68..65535, or 0 for the kernel default`);
+  const vlan = optInt(raw, "vlan", "") ?? 0;
+  if (vlan < 0 || vlan > 4094) throw invalid(`invalid VLAN ID ${vlan} (must be between 0 and 4094)`);
+  const vlanTrunk = (optArray(raw, "vlanTrunk", "") ?? []).map((t, i): VlanTrunk => {
+    const path = `vlanTrunk[${i}].`;
+    if (!isObj(t)) throw decodeError(`vlanTrunk[${i}] must be an object like {"id":100} or {"minID":100,"maxID":200}, got ${q(t)}`);
+    const id = optInt(t, "id", path);
+    const minID = optInt(t, "minID", path);
+    const maxID = optInt(t, "maxID", path);
+    for (const [k, n] of [["id", id], ["minID", minID], ["maxID", maxID]] as const) {
+      if (n !== undefined && (n < 1 || n > 4094)) throw invalid(`${path}${k} ${n} is out of range (must be between 1 and 4094)`);
+    }
+    if ((minID === undefined) !== (maxID === undefined)) throw invalid(`vlanTrunk[${i}]: set both minID and maxID, or id`);
+    if (minID !== undefined && maxID !== undefined && minID > maxID) throw invalid(`vlanTrunk[${i}]: minID ${minID} is greater than maxID ${maxID}`);
+    if (id === undefined && minID === undefined) throw invalid(`vlanTrunk[${i}] has neither id nor minID/maxID`);
+    return { id, minID, maxID };
+  });
+  if (vlan > 0 && vlanTrunk.length > 0) throw invalid(`cannot set vlan and vlanTrunk at the same time`);
+  const backend = optString(raw, "ipMasqBackend", "");
+  if (backend !== undefined && backend !== "" && backend !== "iptables" && backend !== "nftables") {
+    throw invalid(`ipMasqBackend ${q(backend)} is not supported: use "iptables" or "nftables"`);
+  }
+  const disableContainerInterface = b("disableContainerInterface", false);
+  if (disableContainerInterface && hasIpam) {
+    throw invalid(`cannot use IPAM when disableContainerInterface is set: remove "ipam" or the flag`);
+  }
+  return {
+    bridge,
+    isGateway,
+    isDefaultGateway,
+    forceAddress: b("forceAddress", kubenet),
+    ipMasq: b("ipMasq", false),
+    ipMasqBackend: backend === "iptables" || backend === "nftables" ? backend : undefined,
+    mtu,
+    hairpinMode,
+    promiscMode,
+    vlan,
+    vlanTrunk,
+    preserveDefaultVlan: b("preserveDefaultVlan", false),
+    macspoofchk: b("macspoofchk", false),
+    enabledad: b("enabledad", false),
+    disableContainerInterface,
+    portIsolation: b("portIsolation", false),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+function parseMac(v: unknown, path: string): string | undefined {
+  if (v === undefined || v === null || v === "") return undefined;
+  if (typeof v !== "string") throw decodeError(`${path} must be a MAC address string, got ${q(v)}`);
+  if (!MAC_RE.test(v)) throw invalid(`${path} ${q(v)} is not a MAC address like "c2:11:22:33:44:55"`);
+  return v.toLowerCase();
+}
+
+function parseAttachments(v: unknown, key: string): Attachment[] {
+  if (!Array.isArray(v)) throw decodeError(`${q(key)} must be a list of {"containerID","ifname"}, got ${q(v)}`);
+  return v.map((a, i) => {
+    if (!isObj(a) || typeof a["containerID"] !== "string" || typeof a["ifname"] !== "string") {
+      throw decodeError(`${q(key)}[${i}] must be {"containerID": string, "ifname": string}, got ${q(a)}`);
+    }
+    return { containerId: a["containerID"], ifName: a["ifname"] };
+  });
+}
+
+/** Reads the version only (for error JSON before the rest is validated); undefined when unusable. */
+export function peekCniVersion(stdin: Uint8Array | string): CniVersion | undefined {
+  try {
+    const raw: unknown = JSON.parse(typeof stdin === "string" ? stdin : Buffer.from(stdin).toString("utf8"));
+    if (!isObj(raw)) return undefined;
+    const v = raw["cniVersion"];
+    if (v === undefined || v === "") return DEFAULT_CNI_VERSION;
+    return isCniVersion(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stdin JSON object, or CniError 6. */
+export function parseJsonObject(stdin: Uint8Array | string): Json {
+  const text = typeof stdin === "string" ? stdin : Buffer.from(stdin).toString("utf8");
+  if (text.trim() === "") throw decodeError(`no network configuration on stdin: the runtime must pass the config JSON on stdin`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw decodeError(`network configuration on stdin is not valid JSON: ${why} (starts with ${q(text.slice(0, 40))})`);
+  }
+  if (!isObj(raw)) throw decodeError(`network configuration on stdin must be a JSON object, got ${q(raw)}`);
+  return raw;
+}
+
+/** The config's cniVersion, "0.1.0" when absent (the Go lib). @throws CniError 6 (not a string) / 1 (unknown) */
+export function parseCniVersion(raw: Json): CniVersion {
+  const v = raw["cniVersion"];
+  if (v === undefined || v === null || v === "") return DEFAULT_CNI_VERSION;
+  if (typeof v !== "string") throw decodeError(`cniVersion must be a string like "1.0.0", got ${q(v)}`);
+  if (!isCniVersion(v)) {
+    throw new CniError(CNI_ERROR_CODE.INCOMPATIBLE_CNI_VERSION, `incompatible CNI versions: config cniVersion ${q(v)} is not supported`, {
+      details: `config is ${q(v)}, plugin supports [${SUPPORTED_CNI_VERSIONS.map((s) => q(s)).join(" ")}]`,
+    });
+  }
+  return v;
+}
+
+/** The network name, checked against the spec grammar (it names the lease directory). @throws CniError 6/7 */
+export function parseNetworkName(raw: Json): string {
+  const name = raw["name"];
+  if (name === undefined || name === null || name === "") throw invalid(`missing network name: set "name" in the network configuration`);
+  if (typeof name !== "string") throw decodeError(`name must be a string, got ${q(name)}`);
+  if (!NAME_RE.test(name)) {
+    throw invalid(`invalid characters found in network name ${q(name)}: use letters, digits, "_", "." and "-", starting with a letter or digit`);
+  }
+  return name;
+}
+
+/** The plugin that serves this config: the invoked name, or for `kubenet` the config's type. */
+export function pluginFor(raw: Json, invoked: PluginName): PluginName {
+  if (invoked !== "kubenet") return invoked;
+  const type = raw["type"];
+  if (type === undefined || type === null || type === "") return "kubenet";
+  if (typeof type !== "string") throw decodeError(`type must be a string, got ${q(type)}`);
+  if (!isPluginName(type)) {
+    throw invalid(`unknown plugin type ${q(type)}: this executable serves "kubenet", "bridge", "host-local" and "loopback"`);
+  }
+  return type;
+}
 
 /**
  * Parses and validates stdin for `plugin` (the invoked name; "kubenet" lets the config's `type` pick).
- * @throws CniError 6/7/1/2 with a message quoting the offending key and value
+ * @throws CniError 6/7/1 with a message quoting the offending key and value
  */
 export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, options: ParseNetConfOptions = {}): NetConf {
-  void stdin;
-  void plugin;
-  void options;
-  throw new CniError(CNI_ERROR_CODE.INTERNAL, "parseNetConf: not implemented yet");
+  const raw = parseJsonObject(stdin);
+  const cniVersion = parseCniVersion(raw);
+  const name = parseNetworkName(raw);
+  const effective = pluginFor(raw, plugin);
+  const typeRaw = raw["type"];
+  const type = typeof typeRaw === "string" ? typeRaw : "";
+
+  const runtimeConfig = optObject(raw, "runtimeConfig", "") ?? {};
+  const args = optObject(raw, "args", "") ?? {};
+  const argsCni = optObject(args, "cni", "args.") ?? {};
+
+  const requestedIps: IpAddr[] = [];
+  (optArray(argsCni, "ips", "args.cni.") ?? []).forEach((v, i) => requestedIps.push(requestedIpAt(v, `args.cni.ips[${i}]`)));
+  (optArray(runtimeConfig, "ips", "runtimeConfig.") ?? []).forEach((v, i) => requestedIps.push(requestedIpAt(v, `runtimeConfig.ips[${i}]`)));
+  const mac = parseMac(runtimeConfig["mac"], "runtimeConfig.mac") ?? parseMac(argsCni["mac"], "args.cni.mac");
+
+  const ipam = parseIpam(raw, effective, cniVersion, runtimeConfig, options.lenientIpam === true);
+  const bridge = effective === "kubenet" || effective === "bridge" ? parseBridge(raw, effective, ipam !== undefined) : undefined;
+  const dns = decodeDnsAsConfig(raw["dns"]);
+
+  const prevRaw = raw["prevResult"];
+  const prevResult = prevRaw === undefined || prevRaw === null ? undefined : decodeVersionedResult(prevRaw, cniVersion, "prevResult");
+
+  let validAttachments: Attachment[] | undefined;
+  for (const key of ["cni.dev/valid-attachments", "cni.dev/attachments"]) {
+    const v = raw[key];
+    if (v === undefined || v === null) continue;
+    validAttachments = [...(validAttachments ?? []), ...parseAttachments(v, key)];
+  }
+
+  const logFile = optString(raw, "logFile", "") || undefined;
+  const lockTimeoutMs = optInt(raw, "lockTimeoutMs", "") ?? DEFAULT_LOCK_TIMEOUT_MS;
+  if (lockTimeoutMs < 1 || lockTimeoutMs > MAX_LOCK_TIMEOUT_MS) {
+    throw invalid(`lockTimeoutMs ${lockTimeoutMs} is out of range: use 1..${MAX_LOCK_TIMEOUT_MS}`);
+  }
+
+  return {
+    cniVersion,
+    name,
+    type,
+    plugin: effective,
+    raw,
+    bridge,
+    ipam,
+    dns,
+    prevResult,
+    runtimeConfig,
+    args,
+    requestedIps,
+    mac,
+    validAttachments,
+    logFile,
+    lockTimeoutMs,
+  };
+}
+
+function decodeDnsAsConfig(v: unknown): Dns {
+  return decodeDns(v, "dns");
 }
