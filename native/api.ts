@@ -140,3 +140,44 @@ export interface Rtnl {
   routeReplace(route: RouteSpec): void; // ip route replace
   routeDel(route: RouteSpec): void; // ip route del (ESRCH when missing)
 }
+
+/** An open network namespace: pass `fd` to IFLA_NET_NS_FD (LinkAddVethSpec.peerNetnsFd, linkSetNetns). */
+export interface NetnsHandle {
+  readonly fd: number;
+  /** The path it was opened from ("/run/netns/x", "/proc/123/ns/net", "/proc/thread-self/ns/net"). */
+  readonly path: string;
+  /** The namespace's nsfs inode: two handles with the same inode (and dev) are the same namespace. */
+  readonly inode: number;
+  readonly dev: number;
+  close(): void;
+}
+
+/** Options of `openRtnl`. */
+export interface OpenRtnlOptions {
+  /** Open the socket inside this network namespace (e.g. CNI_NETNS); default: the caller's own. */
+  readonly netnsPath?: string;
+  /** Receive timeout for every kernel answer (default 10000 ms); a timeout throws NetlinkError ETIMEDOUT. */
+  readonly timeoutMs?: number;
+}
+
+export interface SysctlOptions {
+  /** Read/write the parameter of this network namespace (net.* parameters are per namespace). */
+  readonly netnsPath?: string | NetnsHandle;
+}
+
+export interface FileLockOptions {
+  /** How long to wait for a lock held elsewhere; 0 = try once. */
+  readonly timeoutMs: number;
+  /** Mode of the lock file if it has to be created (default 0o600; host-local's `lock` is 0o750). */
+  readonly mode?: number;
+  /** LOCK_SH instead of LOCK_EX. */
+  readonly shared?: boolean;
+}
+
+export interface FileLock {
+  readonly path: string;
+  readonly fd: number;
+  readonly released: boolean;
+  /** Unlocks and closes; calling it again does nothing. */
+  release(): void;
+}

@@ -1,0 +1,86 @@
+// native/index: the only module plugin/ and agent/ import from native/. The native layer owns everything that
+// talks to the kernel: rtnetlink (links, addresses, routes) through koffi, network namespaces, sysctls and
+// file locks. It imports core/ and node builtins; koffi is loaded lazily by ffi/libc.ts on the first call.
+// Everything here is synchronous: calls block until the kernel answered, which keeps namespace state
+// deterministic (no async work ever runs while the thread is inside another namespace).
+
+export type {
+  Addr,
+  AddrAddOptions,
+  FileLock,
+  FileLockOptions,
+  Link,
+  LinkAddBridgeSpec,
+  LinkAddVethSpec,
+  NetnsHandle,
+  OpenRtnlOptions,
+  RawAttr,
+  Route,
+  RouteSpec,
+  Rtnl,
+  SysctlOptions,
+} from "./api.js";
+
+export { SysError, errnoName, isErrno } from "./ffi/sys-error.js";
+export { NetlinkError } from "./netlink/netlink-error.js";
+export { openRtnl } from "./rtnl/rtnl.js";
+export { NetnsNotFoundError, NotNetnsError, currentNetns, openNetns, withNetnsSync } from "./netns.js";
+export { readSysctl, sysctlPath, writeSysctl } from "./sysctl.js";
+export { LockTimeoutError, acquireFileLock } from "./file-lock.js";
+export { formatMac, parseMac } from "./rtnl/link.js";
+
+export {
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  IFA_F_DADFAILED,
+  IFA_F_DEPRECATED,
+  IFA_F_NODAD,
+  IFA_F_NOPREFIXROUTE,
+  IFA_F_OPTIMISTIC,
+  IFA_F_PERMANENT,
+  IFA_F_SECONDARY,
+  IFA_F_TENTATIVE,
+  IFF_BROADCAST,
+  IFF_LOOPBACK,
+  IFF_LOWER_UP,
+  IFF_MULTICAST,
+  IFF_NOARP,
+  IFF_PROMISC,
+  IFF_RUNNING,
+  IFF_UP,
+  IFNAMSIZ,
+  IF_OPER_DORMANT,
+  IF_OPER_DOWN,
+  IF_OPER_LOWERLAYERDOWN,
+  IF_OPER_NOTPRESENT,
+  IF_OPER_TESTING,
+  IF_OPER_UNKNOWN,
+  IF_OPER_UP,
+  RTN_BLACKHOLE,
+  RTN_BROADCAST,
+  RTN_LOCAL,
+  RTN_MULTICAST,
+  RTN_PROHIBIT,
+  RTN_THROW,
+  RTN_UNICAST,
+  RTN_UNREACHABLE,
+  RTN_UNSPEC,
+  RTPROT_BOOT,
+  RTPROT_DHCP,
+  RTPROT_KERNEL,
+  RTPROT_RA,
+  RTPROT_REDIRECT,
+  RTPROT_STATIC,
+  RTPROT_UNSPEC,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_SITE,
+  RT_SCOPE_UNIVERSE,
+  RT_TABLE_DEFAULT,
+  RT_TABLE_LOCAL,
+  RT_TABLE_MAIN,
+  RT_TABLE_UNSPEC,
+} from "./rtnl/constants.js";
