@@ -1,0 +1,194 @@
+// plugin/commands/add: CNI ADD for the bridge datapath (types kubenet and bridge).
+// Order: validate everything, then bridge -> IPAM lease -> veth -> pod addresses/routes -> lo up -> gateway on
+// the bridge. Every step that makes something per-pod pushes its undo; any later failure unwinds them, so a
+// failed ADD leaves no lease and no veth behind (the bridge is shared and stays). Imports core, native
+// (through plugin/bridge) and plugin/ipam. Async only where it waits for the bridge port.
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import type { BridgeConf, NetConf } from "../../core/cni/netconf.js";
+import type { CniInterface, Dns, IpConfig, Result } from "../../core/cni/result.js";
+import { cniVersionAtLeast } from "../../core/cni/version.js";
+import { networkOf, nextIp } from "../../core/ip.js";
+import { IF_OPER_UP } from "../../native/index.js";
+import { ensureBridge, ensureGatewayAddrs, gatewayNets } from "../bridge/bridge.js";
+import { configureContainerIface, planRoutes, setLoopbackUp } from "../bridge/container-iface.js";
+import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
+import { attachHostVeth, createVeth, deleteLinkIfPresent, hostVethAlias, interfaceExistsError } from "../bridge/veth.js";
+import { ipamAdd, ipamDel, type IpamCall } from "../ipam/index.js";
+import type { AddRequest, PluginContext } from "../types.js";
+import { UndoStack } from "../undo-stack.js";
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** The bridge part of the config; kubenet/bridge configs always have it. */
+export function bridgeConfOf(conf: NetConf): BridgeConf {
+  if (conf.bridge === undefined) {
+    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `plugin type ${q(conf.type)} has no bridge settings`);
+  }
+  return conf.bridge;
+}
+
+export function ipamCallOf(req: { containerId: string; ifName: string; conf: NetConf; cniPath: readonly string[]; cniArgs: ReadonlyMap<string, string> }, ctx: PluginContext): IpamCall {
+  return { containerId: req.containerId, ifName: req.ifName, conf: req.conf, cniPath: req.cniPath, cniArgs: req.cniArgs, ctx };
+}
+
+/** Container MAC: runtimeConfig.mac > args.cni.mac (both in conf.mac) > CNI_ARGS MAC=. Validated. */
+export function containerMacOf(conf: NetConf, cniArgs: ReadonlyMap<string, string>): string | undefined {
+  const mac = conf.mac ?? cniArgs.get("MAC");
+  if (mac === undefined || mac === "") return undefined;
+  const lower = mac.toLowerCase();
+  if (!MAC_RE.test(lower)) {
+    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `invalid container MAC address ${q(mac)}: expected six hex pairs like "c2:11:22:33:44:55"`);
+  }
+  // A multicast MAC (lowest bit of the first octet) cannot be an interface address.
+  if ((parseInt(lower.slice(0, 2), 16) & 1) === 1) {
+    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `invalid container MAC address ${q(mac)}: it is a multicast address`);
+  }
+  return lower;
+}
+
+/** Everything that can be checked without touching the kernel. */
+function validate(req: AddRequest, br: BridgeConf): void {
+  if (br.hairpinMode && br.promiscMode) {
+    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, "cannot set hairpin mode and promiscuous mode at the same time");
+  }
+  if (req.conf.ipam === undefined && !cniVersionAtLeast(req.conf.cniVersion, "0.3.0") && req.conf.prevResult === undefined) {
+    throw new CniError(
+      CNI_ERROR_CODE.INVALID_NETWORK_CONFIG,
+      `a config without "ipam" (L2 only) needs cniVersion 0.3.0 or newer: a ${req.conf.cniVersion} result must carry an IP address`,
+    );
+  }
+  if (br.vlan !== 0 || br.vlanTrunk.length > 0) {
+    throw new CniError(CNI_ERROR_CODE.UNSUPPORTED_FIELD, `"vlan"/"vlanTrunk" are not supported by this plugin (vlan ${br.vlan})`);
+  }
+  if (br.ipMasq) {
+    throw new CniError(
+      CNI_ERROR_CODE.UNSUPPORTED_FIELD,
+      `"ipMasq": true is not supported: the kubenet agent installs one masquerade rule for the whole PodCIDR; set "ipMasq": false`,
+    );
+  }
+  for (const [key, on] of [["macspoofchk", br.macspoofchk], ["portIsolation", br.portIsolation]] as const) {
+    if (on) throw new CniError(CNI_ERROR_CODE.UNSUPPORTED_FIELD, `${q(key)}: true is not supported by this plugin; remove it or set it to false`);
+  }
+  if (br.disableContainerInterface && req.conf.ipam !== undefined) {
+    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `"disableContainerInterface" cannot be combined with "ipam"`);
+  }
+}
+
+/** The IPs for the pod interface (index `ifIndex` in the result); with isGateway, a missing gateway is .1. */
+function podIps(ipam: Result, ifIndex: number, isGateway: boolean): IpConfig[] {
+  return ipam.ips.map((ip) => {
+    const gateway = ip.gateway ?? (isGateway ? nextIp(networkOf(ip.address).addr) : undefined);
+    return { address: ip.address, gateway, interface: ifIndex };
+  });
+}
+
+/**
+ * Chained ADD (a prevResult from an earlier plugin): our interfaces are appended to the earlier ones, our
+ * IPs' interface indexes shift accordingly, routes are concatenated, DNS is ours when we have any.
+ */
+export function mergeResult(prev: Result | undefined, ours: Result): Result {
+  if (prev === undefined) return ours;
+  const offset = prev.interfaces.length;
+  return {
+    interfaces: [...prev.interfaces, ...ours.interfaces],
+    ips: [...prev.ips, ...ours.ips.map((ip) => (ip.interface === undefined ? ip : { ...ip, interface: ip.interface + offset }))],
+    routes: [...prev.routes, ...ours.routes],
+    dns: isEmptyDns(ours.dns) ? prev.dns : ours.dns,
+  };
+}
+
+const isEmptyDns = (d: Dns): boolean =>
+  !d.nameservers?.length && !d.domain && !d.search?.length && !d.options?.length;
+
+/** The reference waits for the host veth to be UP before answering: the pod must not race a dead port. */
+async function waitOperUp(host: NsHandle, index: number, name: string): Promise<void> {
+  for (const delay of [0, 5, 20, 50, 100, 250, 500, 1000]) {
+    if (delay > 0) await sleep(delay);
+    const link = host.rtnl.linkFindByIndex(index);
+    if (link?.operstate === IF_OPER_UP) return;
+  }
+  throw new CniError(CNI_ERROR_CODE.KERNEL_OPERATION_FAILED, `bridge port in error state: ${q(name)} did not come up within 2 s`);
+}
+
+export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Result> {
+  const conf = req.conf;
+  const br = bridgeConfOf(conf);
+  const isGateway = br.isGateway || br.isDefaultGateway;
+  validate(req, br);
+  const mac = containerMacOf(conf, req.cniArgs);
+
+  const host = openHostNs(ctx.hostNetnsPath);
+  let container: NsHandle | undefined;
+  const undo = new UndoStack();
+  try {
+    container = getContainerNs(req.netns);
+    if (container.rtnl.linkFind(req.ifName) !== undefined) throw interfaceExistsError(req.ifName, req.netns);
+
+    const bridge = ensureBridge(host, { name: br.bridge, mtu: br.mtu, mac: undefined, promiscMode: br.promiscMode });
+
+    let ipam: Result = { interfaces: [], ips: [], routes: [], dns: {} };
+    if (conf.ipam !== undefined) {
+      const call = ipamCallOf(req, ctx);
+      ipam = await ipamAdd(call);
+      undo.push(`release the IP lease of ${q(req.containerId)}/${q(req.ifName)}`, () => ipamDel(call));
+      if (ipam.ips.length === 0) {
+        throw new CniError(CNI_ERROR_CODE.DELEGATE_FAILED, `IPAM plugin ${q(conf.ipam.type)} returned missing IP config (no "ips")`);
+      }
+    }
+
+    const pair = createVeth(container, host, { ifName: req.ifName, mtu: br.mtu, mac });
+    const podNs = container;
+    undo.push(`delete veth ${q(req.ifName)} <-> ${q(pair.hostName)}`, () => {
+      // Deleting either end deletes both; the host end is tried too in case the pod netns went away.
+      deleteLinkIfPresent(podNs, pair.container.index, `${q(req.ifName)} in the container`);
+      const hostEnd = host.rtnl.linkFind(pair.hostName);
+      if (hostEnd !== undefined) deleteLinkIfPresent(host, hostEnd.index, `host veth ${q(pair.hostName)}`);
+    });
+    const hostVeth = attachHostVeth(host, pair.hostName, {
+      bridge,
+      hairpin: br.hairpinMode,
+      alias: hostVethAlias(req.containerId, req.ifName),
+    });
+
+    const prevCount = conf.prevResult?.interfaces.length ?? 0;
+    const ips = podIps(ipam, 2, isGateway);
+    const routes = planRoutes(ips, ipam.routes, br.isDefaultGateway);
+    if (!br.disableContainerInterface) {
+      configureContainerIface(container, { link: pair.container, ips, routes, dad: br.enabledad });
+    }
+    setLoopbackUp(container);
+    if (isGateway) ensureGatewayAddrs(host, bridge, gatewayNets(ips), br.forceAddress);
+    if (!br.disableContainerInterface) await waitOperUp(host, hostVeth.index, hostVeth.name);
+
+    // Re-read: the bridge MAC may have changed when the first port joined, then been pinned.
+    const bridgeNow = host.rtnl.linkGetByIndex(bridge.index);
+    const hostNow = host.rtnl.linkGetByIndex(hostVeth.index);
+    const podNow = container.rtnl.linkGetByIndex(pair.container.index);
+    const interfaces: CniInterface[] = [
+      { name: bridgeNow.name, mac: bridgeNow.mac, mtu: bridgeNow.mtu },
+      { name: hostNow.name, mac: hostNow.mac, mtu: hostNow.mtu },
+      { name: podNow.name, mac: podNow.mac, mtu: podNow.mtu, sandbox: req.netns },
+    ];
+    const ours: Result = { interfaces, ips, routes, dns: isEmptyDns(conf.dns) ? ipam.dns : conf.dns };
+    undo.commit();
+    ctx.log.info("ADD done", {
+      containerId: req.containerId,
+      ifName: req.ifName,
+      hostVeth: hostNow.name,
+      ips: ips.length,
+      chained: prevCount > 0,
+    });
+    return mergeResult(conf.prevResult, ours);
+  } catch (err) {
+    if (undo.size > 0) {
+      ctx.log.warn("ADD failed; rolling back", { containerId: req.containerId, ifName: req.ifName, error: String(err) });
+      await undo.unwind(ctx.log);
+    }
+    throw err;
+  } finally {
+    container?.close();
+    host.close();
+  }
+}

@@ -1,0 +1,77 @@
+// plugin/commands/del: CNI DEL for the bridge datapath. Best effort and idempotent (spec): every step runs
+// even when an earlier one failed, and whatever is already gone is success: an empty or vanished netns, a
+// missing interface, a missing lease, an absent prevResult, a config whose range changed since ADD, a
+// repeated DEL. Host state is keyed by (containerID, ifname) through the host veth's alias, never by the
+// pod netns, so a leftover host veth is found even when the netns is gone.
+
+import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { findContainerNs, openHostNs, wrapKernelError } from "../bridge/netns.js";
+import { deleteLinkIfPresent, findHostVeths, hostVethAlias } from "../bridge/veth.js";
+import { ipamDel } from "../ipam/index.js";
+import type { DelRequest, PluginContext } from "../types.js";
+import { ipamCallOf } from "./add.js";
+
+export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void> {
+  const errors: Error[] = [];
+  const step = async (what: string, fn: () => void | Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      const e = wrapKernelError(what, err);
+      ctx.log.warn(`DEL: ${e.message}`, { containerId: req.containerId, ifName: req.ifName });
+      errors.push(e);
+    }
+  };
+
+  // 1. The pod end, in the pod netns. Deleting it deletes the host end with it.
+  let podEndDeleted = false;
+  if (req.netns !== undefined && req.netns !== "") {
+    const netns = req.netns;
+    await step(`could not delete ${q(req.ifName)} in ${q(netns)}`, () => {
+      const ns = findContainerNs(netns);
+      if (ns === undefined) {
+        ctx.log.info("DEL: the container netns is gone; releasing host state only", { netns });
+        return;
+      }
+      try {
+        const link = ns.rtnl.linkFind(req.ifName);
+        if (link === undefined) return;
+        deleteLinkIfPresent(ns, link.index, `${q(req.ifName)} in the container`);
+        podEndDeleted = link.kind === "veth";
+      } finally {
+        ns.close();
+      }
+    });
+  }
+
+  // 2. A host veth left behind (netns gone but the pair still alive, e.g. a process still holds the
+  //    namespace; or a crash mid-ADD): found by the alias ADD wrote on it.
+  if (!podEndDeleted) {
+    await step(`could not remove the host veth of ${q(req.containerId)}/${q(req.ifName)}`, () => {
+      const host = openHostNs(ctx.hostNetnsPath);
+      try {
+        for (const link of findHostVeths(host, hostVethAlias(req.containerId, req.ifName))) {
+          deleteLinkIfPresent(host, link.index, `host veth ${q(link.name)}`);
+          ctx.log.info("DEL: removed a leftover host veth", { veth: link.name });
+        }
+      } finally {
+        host.close();
+      }
+    });
+  }
+
+  // 3. The lease(s), by (containerID, ifname) in the whole lease directory (not by the current range).
+  if (req.conf.ipam !== undefined) {
+    await step(`could not release the IP lease of ${q(req.containerId)}/${q(req.ifName)}`, () => ipamDel(ipamCallOf(req, ctx)));
+  }
+
+  if (errors.length === 1) throw errors[0] as Error;
+  if (errors.length > 1) {
+    const first = errors[0] as Error;
+    throw new CniError(
+      first instanceof CniError ? first.code : CNI_ERROR_CODE.KERNEL_OPERATION_FAILED,
+      errors.map((e) => e.message).join("; "),
+      { cause: first },
+    );
+  }
+}

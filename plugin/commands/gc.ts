@@ -1,0 +1,52 @@
+// plugin/commands/gc: CNI GC (1.1.0) for the bridge datapath. Releases what belongs to attachments that are
+// not in cni.dev/valid-attachments (skel also accepts the lib's alias cni.dev/attachments): leases (IPAM GC)
+// and host veths on this network's bridge whose alias names an invalid attachment. Keeps going past errors
+// and reports them at the end (spec). The runtime runs no ADD/DEL concurrently with GC.
+
+import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { openHostNs, wrapKernelError } from "../bridge/netns.js";
+import { HOST_VETH_ALIAS_PREFIX, aliasOf, deleteLinkIfPresent, hostVethAlias } from "../bridge/veth.js";
+import { ipamGc } from "../ipam/index.js";
+import type { GcRequest, PluginContext } from "../types.js";
+import { bridgeConfOf } from "./add.js";
+
+export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
+  const br = bridgeConfOf(req.conf);
+  const errors: Error[] = [];
+  if (req.conf.ipam !== undefined) {
+    try {
+      await ipamGc(req.conf, req.validAttachments, ctx, req.cniPath);
+    } catch (err) {
+      errors.push(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  const valid = new Set(req.validAttachments.map((a) => hostVethAlias(a.containerId, a.ifName)));
+  const host = openHostNs(ctx.hostNetnsPath);
+  try {
+    const bridge = host.rtnl.linkFind(br.bridge);
+    // Only ports of our bridge: another network on this host may use the same alias scheme.
+    const stale = bridge === undefined
+      ? []
+      : host.rtnl.linkList().filter((l) => {
+          const alias = aliasOf(l);
+          return l.kind === "veth" && l.master === bridge.index && alias !== undefined &&
+            alias.startsWith(HOST_VETH_ALIAS_PREFIX) && !valid.has(alias);
+        });
+    for (const link of stale) {
+      try {
+        deleteLinkIfPresent(host, link.index, `host veth ${q(link.name)}`);
+        ctx.log.info("GC: removed the host veth of an attachment that is no longer valid", { veth: link.name, alias: aliasOf(link) });
+      } catch (err) {
+        errors.push(wrapKernelError(`could not remove host veth ${q(link.name)}`, err));
+      }
+    }
+  } finally {
+    host.close();
+  }
+
+  if (errors.length === 1) throw errors[0] as Error;
+  if (errors.length > 1) {
+    throw new CniError(CNI_ERROR_CODE.KERNEL_OPERATION_FAILED, `GC: ${errors.map((e) => e.message).join("; ")}`, { cause: errors[0] });
+  }
+}
