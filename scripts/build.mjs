@@ -3,13 +3,16 @@
 //   dist/kubenet-agent  the node agent
 // koffi stays external: its prebuilt native module is loaded from node_modules next to dist/.
 import { build } from "esbuild";
-import { chmodSync, existsSync, mkdirSync, symlinkSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, symlinkSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 mkdirSync(dist, { recursive: true });
+// The bundles are CommonJS without a file extension; the repo's "type": "module" would make Node load
+// them as ES modules. A package.json in dist/ scopes them back to CommonJS.
+writeFileSync(join(dist, "package.json"), '{ "type": "commonjs" }\n');
 
 const targets = [
   { entry: "plugin/main.ts", out: "kubenet" },

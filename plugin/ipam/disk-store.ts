@@ -1,0 +1,233 @@
+// plugin/ipam/disk-store: host-local's lease directory, byte-compatible (reference §3.4):
+//   <dataDir>/<network>/            0755
+//     lock                          0750, flock(LOCK_EX) around every lease operation
+//     last_reserved_ip.<n>          0600, the IP text, no newline
+//     <ip>                          0600, "<containerID>\r\n<ifname>", name = canonical IP text
+// Differences on purpose: a lease appears atomically (never empty), and last_reserved_ip is replaced
+// atomically. Imports node:fs, core/ and native/index.ts (flock). Synchronous.
+
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  constants,
+} from "node:fs";
+import { join } from "node:path";
+import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { formatIp, tryParseIp, type IpAddr } from "../../core/ip.js";
+import { acquireFileLock, type FileLock, type FileLockOptions } from "../../native/index.js";
+import { decodeLeaseContent, encodeLeaseOwner, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";
+
+export const LOCK_FILE = "lock";
+export const LAST_RESERVED_PREFIX = "last_reserved_ip.";
+/** Temp files start with "." so no IP parser (ours or host-local's) mistakes them for a lease. */
+const TEMP_PREFIX = ".kubenet-tmp-";
+
+export type Locker = (path: string, options: FileLockOptions) => FileLock;
+
+export interface DiskStoreOptions {
+  readonly dataDir: string;
+  readonly network: string;
+  readonly lockTimeoutMs: number;
+  /** Injected in tests; default: native flock. */
+  readonly locker?: Locker;
+}
+
+function errnoOf(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string" ? (e as { code: string }).code : undefined;
+}
+
+function storeError(what: string, path: string, e: unknown): CniError {
+  const why = e instanceof Error ? e.message : String(e);
+  return new CniError(CNI_ERROR_CODE.IPAM_STORE_FAILURE, `IPAM lease store: ${what} ${q(path)} failed: ${why}`, {
+    details: errnoOf(e) === undefined ? undefined : `errno=${errnoOf(e)}`,
+    cause: e,
+  });
+}
+
+let tempCounter = 0;
+
+export class DiskStore implements LeaseStore {
+  readonly dir: string;
+  private readonly lockTimeoutMs: number;
+  private readonly locker: Locker;
+  private held: FileLock | undefined;
+
+  /** `network` must already be validated (netconf's name grammar: no "/", no leading "."). */
+  constructor(options: DiskStoreOptions) {
+    this.dir = join(options.dataDir, options.network);
+    this.lockTimeoutMs = options.lockTimeoutMs;
+    this.locker = options.locker ?? acquireFileLock;
+  }
+
+  private ensureDir(): void {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw storeError("creating the lease directory", this.dir, e);
+    }
+  }
+
+  withLock<T>(fn: () => T): T {
+    if (this.held) return fn(); // re-entrant within one process
+    this.ensureDir();
+    const lockPath = join(this.dir, LOCK_FILE);
+    // LockTimeoutError propagates: skel maps it to code 11 (try again later).
+    this.held = this.locker(lockPath, { timeoutMs: this.lockTimeoutMs, mode: 0o750 });
+    try {
+      return fn();
+    } finally {
+      const lock = this.held;
+      this.held = undefined;
+      lock.release();
+    }
+  }
+
+  private names(): string[] {
+    try {
+      return readdirSync(this.dir);
+    } catch (e) {
+      if (errnoOf(e) === "ENOENT") return [];
+      throw storeError("listing", this.dir, e);
+    }
+  }
+
+  leases(): Lease[] {
+    const out: Lease[] = [];
+    for (const name of this.names()) {
+      const ip = tryParseIp(name);
+      // A name is a lease only when it is the canonical text of an IP (as host-local writes it).
+      if (ip === undefined || formatIp(ip) !== name) continue;
+      let text: string;
+      try {
+        text = readFileSync(join(this.dir, name), "utf8");
+      } catch (e) {
+        if (errnoOf(e) === "ENOENT") continue; // released meanwhile (by a process ignoring the lock)
+        if (errnoOf(e) === "EISDIR") continue;
+        throw storeError("reading lease", join(this.dir, name), e);
+      }
+      out.push({ ip, content: decodeLeaseContent(text) });
+    }
+    return out;
+  }
+
+  snapshot(): IpAddr[] {
+    const out: IpAddr[] = [];
+    for (const name of this.names()) {
+      const ip = tryParseIp(name);
+      if (ip !== undefined && formatIp(ip) === name) out.push(ip);
+    }
+    return out;
+  }
+
+  /** Writes `data` to a fresh temp file in the lease directory (0600, fsync'd) and returns its path. */
+  private writeTemp(data: string): string {
+    const tmp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${++tempCounter}`);
+    let fd: number;
+    try {
+      fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (e) {
+      throw storeError("creating", tmp, e);
+    }
+    try {
+      const buf = Buffer.from(data);
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off);
+      // Without fsync, a crash after link() can leave a named but empty file (delayed allocation).
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      unlinkQuietly(tmp);
+      throw storeError("writing", tmp, e);
+    }
+    closeSync(fd);
+    return tmp;
+  }
+
+  /**
+   * Reserving = link(temp, <ip>). link() never replaces an existing name and fails with EEXIST, so the
+   * reservation is exclusive exactly like host-local's O_CREAT|O_EXCL, and the name only ever appears
+   * with its full content (a crash leaves at most a temp file, which sweepTemporaries/GC remove). rename()
+   * would not do: it silently replaces an existing lease.
+   */
+  reserve(owner: LeaseOwner, ip: IpAddr, rangeSetIndex: number): boolean {
+    const target = join(this.dir, formatIp(ip));
+    const tmp = this.writeTemp(encodeLeaseOwner(owner));
+    try {
+      linkSync(tmp, target);
+    } catch (e) {
+      if (errnoOf(e) === "EEXIST") return false;
+      throw storeError("creating lease", target, e);
+    } finally {
+      unlinkQuietly(tmp);
+    }
+    try {
+      this.writeLastReserved(ip, rangeSetIndex);
+    } catch (e) {
+      unlinkQuietly(target); // as host-local: a reservation that could not be recorded is undone
+      throw e;
+    }
+    return true;
+  }
+
+  private writeLastReserved(ip: IpAddr, rangeSetIndex: number): void {
+    const target = join(this.dir, `${LAST_RESERVED_PREFIX}${rangeSetIndex}`);
+    const tmp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${++tempCounter}`);
+    try {
+      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        writeSync(fd, formatIp(ip));
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, target); // replaces atomically: readers see the old or the new IP, never ""
+    } catch (e) {
+      unlinkQuietly(tmp);
+      throw storeError("recording", target, e);
+    }
+  }
+
+  lastReservedIp(rangeSetIndex: number): IpAddr | undefined {
+    try {
+      return tryParseIp(readFileSync(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeSetIndex}`), "utf8").trim());
+    } catch {
+      return undefined; // missing or unreadable: start from the first range (host-local logs and does so)
+    }
+  }
+
+  release(ip: IpAddr): void {
+    const path = join(this.dir, formatIp(ip));
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if (errnoOf(e) !== "ENOENT") throw storeError("removing lease", path, e);
+    }
+  }
+
+  sweepTemporaries(): number {
+    let n = 0;
+    for (const name of this.names()) {
+      // Temp files only exist while a holder of the lock writes; under the lock, any we see is stale.
+      if (name.startsWith(TEMP_PREFIX)) {
+        unlinkQuietly(join(this.dir, name));
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}

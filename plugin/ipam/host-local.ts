@@ -1,0 +1,194 @@
+// plugin/ipam/host-local: the in-process host-local IPAM: ADD (one address per range set, all-or-nothing),
+// DEL (walk the whole lease directory, so changed ranges never strand a lease), CHECK, GC and STATUS.
+// Uses a LeaseStore (DiskStore by default). Synchronous; the lock is held per operation, never across
+// anything slow (no exec, no netlink).
+
+import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import type { Attachment, HostLocalIpamConf, NetConf, RangeSet } from "../../core/cni/netconf.js";
+import type { IpConfig, Result } from "../../core/cni/result.js";
+import { compareIp, formatIp, ipEqual, parseCidr, parseIp, type IpAddr } from "../../core/ip.js";
+import type { Logger } from "../types.js";
+import { allocate, formatRangeSet, rangeContains, rangeFor } from "./allocator.js";
+import { DiskStore, type Locker } from "./disk-store.js";
+import { readResolvConf } from "./resolv-conf.js";
+import { legacyOwnedBy, ownedBy, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";
+
+export interface HostLocalCall {
+  readonly conf: NetConf;
+  readonly ipam: HostLocalIpamConf;
+  readonly owner: LeaseOwner;
+  readonly cniArgs: ReadonlyMap<string, string>;
+  readonly log: Logger;
+  /** Injected in tests. */
+  readonly store?: LeaseStore;
+}
+
+export function storeFor(conf: NetConf, ipam: HostLocalIpamConf, locker?: Locker): LeaseStore {
+  return new DiskStore({ dataDir: ipam.dataDir, network: conf.name, lockTimeoutMs: conf.lockTimeoutMs, ...(locker ? { locker } : {}) });
+}
+
+/** CNI_ARGS IP= (comma-separated IPs or CIDRs), then args.cni.ips, then runtimeConfig.ips; de-duplicated. */
+export function requestedIps(conf: NetConf, cniArgs: ReadonlyMap<string, string>): IpAddr[] {
+  const out: IpAddr[] = [];
+  const env = cniArgs.get("IP");
+  if (env !== undefined && env !== "") {
+    for (const item of env.split(",")) {
+      const text = item.trim();
+      try {
+        out.push(text.includes("/") ? parseCidr(text).addr : parseIp(text));
+      } catch {
+        throw new CniError(CNI_ERROR_CODE.INVALID_ENVIRONMENT_VARIABLES, `CNI_ARGS: IP=${q(env)}: ${q(text)} is not an IP address`);
+      }
+    }
+  }
+  out.push(...conf.requestedIps);
+  return out.filter((ip, i) => out.findIndex((o) => ipEqual(o, ip)) === i);
+}
+
+function mine(lease: Lease, owner: LeaseOwner): boolean {
+  return ownedBy(lease.content, owner);
+}
+
+/** Releases every lease of `owner` (falling back to legacy id-only leases, as host-local). Call locked. */
+function releaseOwner(store: LeaseStore, owner: LeaseOwner): IpAddr[] {
+  const leases = store.leases();
+  let matched = leases.filter((l) => mine(l, owner));
+  if (matched.length === 0) matched = leases.filter((l) => legacyOwnedBy(l.content, owner.containerId));
+  for (const l of matched) store.release(l.ip);
+  return matched.map((l) => l.ip);
+}
+
+export function hostLocalAdd(call: HostLocalCall): Result {
+  const { conf, ipam, owner, log } = call;
+  if (ipam.ranges.length === 0) {
+    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `ipam: no IP ranges specified: set ipam.ranges`);
+  }
+  const dns = ipam.resolvConf ? readResolvConf(ipam.resolvConf) : {};
+  const store = call.store ?? storeFor(conf, ipam);
+  const pending = requestedIps(conf, call.cniArgs);
+  const ips: IpConfig[] = store.withLock(() => {
+    store.sweepTemporaries();
+    const got: IpConfig[] = [];
+    try {
+      ipam.ranges.forEach((set, idx) => {
+        const i = pending.findIndex((ip) => rangeFor(set, ip) !== undefined);
+        const requested = i >= 0 ? pending.splice(i, 1)[0] : undefined;
+        try {
+          got.push(allocate({ store, set, rangeSetIndex: idx, owner, requested }));
+        } catch (e) {
+          if (e instanceof CniError) throw new CniError(e.code, `failed to allocate for range ${idx}: ${e.message}`, { details: e.details, cause: e });
+          throw e;
+        }
+      });
+      if (pending.length > 0) {
+        throw new CniError(
+          CNI_ERROR_CODE.REQUESTED_IP_UNAVAILABLE,
+          `failed to allocate all requested IPs: ${pending.map(formatIp).join(" ")} (not in any configured range set: ${ipam.ranges.map(formatRangeSet).join("; ")})`,
+        );
+      }
+    } catch (e) {
+      // All or nothing: give back what this call reserved (only that: older leases are not ours to drop).
+      for (const ip of got) store.release(ip.address.addr);
+      throw e;
+    }
+    return got;
+  });
+  log.info("allocated", { ips: ips.map((ip) => formatIp(ip.address.addr)).join(","), network: conf.name });
+  return { interfaces: [], ips, routes: ipam.routes, dns };
+}
+
+export function hostLocalDel(call: HostLocalCall): void {
+  const store = call.store ?? storeFor(call.conf, call.ipam);
+  const released = store.withLock(() => releaseOwner(store, call.owner));
+  if (released.length > 0) call.log.info("released", { ips: released.map(formatIp).join(","), network: call.conf.name });
+  else call.log.debug("no lease to release", { network: call.conf.name });
+}
+
+export function hostLocalCheck(call: HostLocalCall): void {
+  const { conf, ipam, owner } = call;
+  const store = call.store ?? storeFor(conf, ipam);
+  const leases = store.withLock(() => store.leases());
+  const held = leases.filter((l) => mine(l, owner) || legacyOwnedBy(l.content, owner.containerId));
+  if (held.length === 0) {
+    throw new CniError(
+      CNI_ERROR_CODE.CHECK_MISMATCH,
+      `host-local: failed to find an address leased to container ${q(owner.containerId)} interface ${q(owner.ifName)} in ${q(`${ipam.dataDir}/${conf.name}`)}`,
+    );
+  }
+  // Every address prevResult reports from our ranges must still be leased to this attachment.
+  for (const ip of conf.prevResult?.ips ?? []) {
+    const addr = ip.address.addr;
+    if (!ipam.ranges.some((set) => rangeFor(set, addr))) continue;
+    if (!held.some((l) => ipEqual(l.ip, addr))) {
+      throw new CniError(
+        CNI_ERROR_CODE.CHECK_MISMATCH,
+        `host-local: address ${formatIp(addr)} from prevResult is not leased to container ${q(owner.containerId)} interface ${q(owner.ifName)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Releases every lease whose (containerID, ifname) is not valid, every empty/garbage lease, and stale temp
+ * files. Legacy id-only leases are kept when any valid attachment has that container ID.
+ */
+export function hostLocalGc(conf: NetConf, ipam: HostLocalIpamConf, valid: readonly Attachment[], log: Logger, store = storeFor(conf, ipam)): void {
+  const validKeys = new Set(valid.map((a) => `${a.containerId.trim()}\n${a.ifName}`));
+  const validIds = new Set(valid.map((a) => a.containerId.trim()));
+  const released = store.withLock(() => {
+    const temps = store.sweepTemporaries();
+    if (temps > 0) log.info("removed stale temp files", { count: temps });
+    const out: string[] = [];
+    for (const lease of store.leases()) {
+      const c = lease.content;
+      const keep =
+        c.kind === "owner" ? validKeys.has(`${c.owner.containerId}\n${c.owner.ifName}`) : c.kind === "legacy" ? validIds.has(c.containerId) : false;
+      if (keep) continue;
+      store.release(lease.ip);
+      out.push(`${formatIp(lease.ip)}(${c.kind === "owner" ? `${c.owner.containerId.slice(0, 12)}/${c.owner.ifName}` : c.kind})`);
+    }
+    return out;
+  });
+  if (released.length > 0) log.info("GC released leases", { network: conf.name, leases: released.join(" ") });
+}
+
+/** Allocatable addresses of a range set (gateways excluded). */
+export function capacityOf(set: RangeSet): bigint {
+  let n = 0n;
+  for (const r of set) {
+    n += r.rangeEnd.value - r.rangeStart.value + 1n;
+    if (r.gateway !== undefined && compareIp(r.rangeStart, r.gateway) <= 0 && compareIp(r.gateway, r.rangeEnd) <= 0) n -= 1n;
+  }
+  return n;
+}
+
+/** Free addresses per range set, counted from a lock-free listing (STATUS is informational). */
+export function freeCounts(ipam: HostLocalIpamConf, leases: readonly IpAddr[]): bigint[] {
+  return ipam.ranges.map((set) => {
+    let used = 0n;
+    for (const ip of leases) {
+      const r = rangeFor(set, ip);
+      if (r && !(r.gateway !== undefined && ipEqual(r.gateway, ip))) used++;
+    }
+    const free = capacityOf(set) - used;
+    return free < 0n ? 0n : free;
+  });
+}
+
+export function hostLocalStatus(conf: NetConf, ipam: HostLocalIpamConf, store = storeFor(conf, ipam)): void {
+  if (ipam.ranges.length === 0) {
+    throw new CniError(CNI_ERROR_CODE.NOT_AVAILABLE, `ipam: no IP ranges configured for network ${q(conf.name)}`);
+  }
+  const free = freeCounts(ipam, store.snapshot());
+  const full = free.findIndex((n) => n === 0n);
+  if (full >= 0) {
+    const set = ipam.ranges[full]!;
+    throw new CniError(
+      CNI_ERROR_CODE.NOT_AVAILABLE,
+      `IP pool exhausted: no free address in range set ${full} (${formatRangeSet(set)}) of network ${q(conf.name)}; release leaked leases (CNI GC) or widen the range`,
+      { details: `capacity=${capacityOf(set)} leaseDir=${ipam.dataDir}/${conf.name}` },
+    );
+  }
+}
+
+export { rangeContains };
