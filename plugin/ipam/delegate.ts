@@ -2,13 +2,27 @@
 // the same environment (CNI_COMMAND set to the operation) and the complete same stdin; its stderr goes to
 // ours; its stdout is a Result (ADD) or an error JSON whose code we keep. Synchronous (spawnSync).
 
-import { spawnSync } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { NetConf } from "../../core/cni/netconf.js";
 import { decodeVersionedResult, type Result } from "../../core/cni/result.js";
 import type { PluginContext } from "../types.js";
+
+type ChildProcessModule = typeof import("node:child_process");
+let childProcess: ChildProcessModule | undefined;
+
+/**
+ * node:child_process is loaded on first use: it pulls in net, dgram and the stream machinery (several ms
+ * at every start-up), and only a delegated IPAM needs it. (`require` exists in the CommonJS bundle; the
+ * ES-module test runs fall back to createRequire.)
+ */
+function spawnSync(...args: Parameters<ChildProcessModule["spawnSync"]>): ReturnType<ChildProcessModule["spawnSync"]> {
+  const req = typeof require === "function" ? require : createRequire(join(process.cwd(), "noop.js"));
+  childProcess ??= req("node:child_process") as ChildProcessModule;
+  return childProcess.spawnSync(...args);
+}
 
 /** How long a delegate may run before we kill it and fail with 106. */
 export const DELEGATE_TIMEOUT_MS = 120_000;
