@@ -1,0 +1,210 @@
+// agent/cli: command line (+ NODE_NAME and the hostname, passed in by main.ts) -> a validated command with
+// its AgentConfig. Pure; every mistake is a UsageError that quotes the flag and the value.
+
+import { formatCidr, hasHostBits, networkOf, parseCidr, type IpNet } from "../core/ip.js";
+import { DEFAULTS, type AgentConfig, type ListenAddress, type SourceConfig } from "./config.js";
+import { parseDuration } from "./duration.js";
+import { isLogLevel } from "./log.js";
+import { parsePodCidrs } from "./sources/pod-cidrs.js";
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export type Command =
+  | { readonly kind: "run"; readonly config: AgentConfig; readonly once: boolean }
+  | { readonly kind: "cleanup"; readonly config: Omit<AgentConfig, "source"> }
+  | { readonly kind: "help" };
+
+export const USAGE = `Usage:
+  kubenet-agent run [flags]        keep the node's pod network in line with its PodCIDR
+  kubenet-agent run --once [flags] one sync, print a JSON report on stdout, exit 0 (ok), 1 (failed), 3 (no PodCIDR)
+  kubenet-agent cleanup [flags]    remove the masquerade rules and the conflist the agent wrote
+                                   (sysctls and cbr0 are left as they are)
+
+PodCIDR source (one of):
+  --static-pod-cidr CIDR[,CIDR]    fixed PodCIDR(s), one per family (no cluster needed)
+  --pod-cidr-file PATH             PodCIDR(s) read from a file at every resync (JSON {"podCIDRs":[...]} or text)
+  --kubeconfig PATH                watch this node's Node object using a kubeconfig
+                                   (default without a static flag: in-cluster service account)
+  --node-name NAME                 the Node to watch (default: $NODE_NAME, else the hostname)
+
+Flags:
+  --cluster-cidr CIDR[,CIDR]       cluster pod range(s): not masqueraded by default (default: the PodCIDR)
+  --cni-conf-dir DIR               (default ${DEFAULTS.cniConfDir})
+  --cni-conf-name NAME             (default ${DEFAULTS.cniConfName}; should sort first in the directory)
+  --cni-version V                  cniVersion of the conflist (default ${DEFAULTS.cniVersion}; 1.1.0 for containerd 2)
+  --ipam-data-dir DIR              host-local dataDir in the conflist (default ${DEFAULTS.ipamDataDir})
+  --bridge NAME                    (default ${DEFAULTS.bridgeName})
+  --mtu N                          pod MTU (default: detected as kubenet did, fallback 1460)
+  --masq-config PATH               ip-masq-agent config, YAML or JSON (default ${DEFAULTS.masqConfigPath}; "" = none)
+  --masq-chain NAME                (default ${DEFAULTS.masqChain})
+  --iptables-mode auto|legacy|nft|plain   (default auto: detected like kubernetes-sigs/iptables-wrappers)
+  --random-fully auto|on|off       MASQUERADE --random-fully (default auto: when iptables supports it)
+  --iptables-wait SECONDS          xtables lock wait (default ${DEFAULTS.lockWaitSeconds})
+  --resync-interval DURATION       (default 60s; the masq config's resyncInterval overrides it)
+  --listen HOST:PORT|off           /healthz and /metrics (default ${DEFAULTS.listen.host}:${DEFAULTS.listen.port})
+  --healthz-max-age DURATION       /healthz is 503 when the last good sync is older (default 3 x resync interval)
+  --log-level debug|info|warn|error (default info)
+`;
+
+const VALUE_FLAGS = new Set([
+  "static-pod-cidr", "pod-cidr-file", "kubeconfig", "node-name", "cluster-cidr", "cni-conf-dir", "cni-conf-name",
+  "cni-version", "ipam-data-dir", "bridge", "mtu", "masq-config", "masq-chain", "iptables-mode", "random-fully",
+  "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level",
+]);
+const BOOL_FLAGS = new Set(["once", "help"]);
+
+export interface CliEnv {
+  readonly nodeName: string | undefined; // $NODE_NAME
+  readonly hostname: string;
+}
+
+export function parseCli(argv: readonly string[], env: CliEnv): Command {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") return { kind: "help" };
+  if (verb !== "run" && verb !== "cleanup") throw new UsageError(`Unknown command ${JSON.stringify(verb)}: expected "run" or "cleanup"`);
+  const flags = parseFlags(rest);
+  if (flags.has("help")) return { kind: "help" };
+  const common = buildCommonConfig(flags);
+  if (verb === "cleanup") {
+    if (flags.has("once")) throw new UsageError("--once only applies to run");
+    return { kind: "cleanup", config: common };
+  }
+  return { kind: "run", config: { ...common, source: sourceFrom(flags, env) }, once: flags.has("once") };
+}
+
+function parseFlags(args: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    if (!arg.startsWith("--")) throw new UsageError(`Unexpected argument ${JSON.stringify(arg)}: flags start with "--"`);
+    const eq = arg.indexOf("=");
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    if (flags.has(name)) throw new UsageError(`Flag --${name} given twice`);
+    if (BOOL_FLAGS.has(name)) {
+      if (eq >= 0) throw new UsageError(`Flag --${name} takes no value`);
+      flags.set(name, "true");
+    } else if (VALUE_FLAGS.has(name)) {
+      let value: string | undefined;
+      if (eq >= 0) value = arg.slice(eq + 1);
+      else value = args[++i];
+      if (value === undefined) throw new UsageError(`Flag --${name} needs a value`);
+      flags.set(name, value);
+    } else {
+      throw new UsageError(`Unknown flag --${name} (see kubenet-agent --help)`);
+    }
+  }
+  return flags;
+}
+
+function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "source"> {
+  const str = (name: string): string | undefined => flags.get(name);
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], dflt: T): T => {
+    const v = flags.get(name);
+    if (v === undefined) return dflt;
+    if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected ${allowed.join(", ")}`);
+    return v as T;
+  };
+  const duration = (name: string): number | undefined => {
+    const v = flags.get(name);
+    if (v === undefined) return undefined;
+    try {
+      const ms = parseDuration(v);
+      if (ms < 100) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: must be at least 100ms`);
+      return ms;
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected a duration such as "60s" or "500ms"`);
+    }
+  };
+  const int = (name: string, min: number, max: number): number | undefined => {
+    const v = flags.get(name);
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+      throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected a whole number from ${min} to ${max}`);
+    }
+    return Number(v);
+  };
+
+  const logLevel = flags.get("log-level") ?? DEFAULTS.logLevel;
+  if (!isLogLevel(logLevel)) throw new UsageError(`Invalid --log-level ${JSON.stringify(logLevel)}: expected debug, info, warn or error`);
+  const masqConfig = flags.get("masq-config");
+  const cniVersion = str("cni-version") ?? DEFAULTS.cniVersion;
+  if (!/^\d+\.\d+\.\d+$/.test(cniVersion)) throw new UsageError(`Invalid --cni-version ${JSON.stringify(cniVersion)}: expected a version such as "1.0.0"`);
+  const confName = str("cni-conf-name") ?? DEFAULTS.cniConfName;
+  if (confName.includes("/") || !/\.(conflist|conf|json)$/.test(confName)) {
+    throw new UsageError(`Invalid --cni-conf-name ${JSON.stringify(confName)}: expected a file name ending in .conflist`);
+  }
+  const chain = str("masq-chain") ?? DEFAULTS.masqChain;
+  if (!/^[A-Za-z0-9_-]{1,28}$/.test(chain)) throw new UsageError(`Invalid --masq-chain ${JSON.stringify(chain)}: expected up to 28 letters, digits, "-" or "_"`);
+  const bridge = str("bridge") ?? DEFAULTS.bridgeName;
+  if (!/^[^\s/:]{1,15}$/.test(bridge)) throw new UsageError(`Invalid --bridge ${JSON.stringify(bridge)}: expected an interface name of 1-15 characters`);
+
+  return {
+    clusterCidrs: cidrList("cluster-cidr", str("cluster-cidr")),
+    cniConfDir: str("cni-conf-dir") ?? DEFAULTS.cniConfDir,
+    cniConfName: confName,
+    cniVersion,
+    ipamDataDir: str("ipam-data-dir") ?? DEFAULTS.ipamDataDir,
+    bridgeName: bridge,
+    mtu: int("mtu", 576, 65535),
+    masqConfigPath: masqConfig === undefined ? DEFAULTS.masqConfigPath : masqConfig === "" ? undefined : masqConfig,
+    masqChain: chain,
+    iptablesMode: oneOf("iptables-mode", ["auto", "legacy", "nft", "plain"] as const, "auto"),
+    randomFully: oneOf("random-fully", ["auto", "on", "off"] as const, "auto"),
+    lockWaitSeconds: int("iptables-wait", 1, 600) ?? DEFAULTS.lockWaitSeconds,
+    resyncIntervalMs: duration("resync-interval") ?? DEFAULTS.resyncIntervalMs,
+    listen: parseListen(str("listen")),
+    healthzMaxAgeMs: duration("healthz-max-age"),
+    logLevel,
+  };
+}
+
+function sourceFrom(flags: Map<string, string>, env: CliEnv): SourceConfig {
+  const staticCidr = flags.get("static-pod-cidr");
+  const file = flags.get("pod-cidr-file");
+  const kubeconfig = flags.get("kubeconfig");
+  const given = [staticCidr !== undefined && "--static-pod-cidr", file !== undefined && "--pod-cidr-file", kubeconfig !== undefined && "--kubeconfig"].filter(Boolean);
+  if (given.length > 1) throw new UsageError(`Choose one PodCIDR source: ${given.join(" and ")} were both given`);
+  if (staticCidr !== undefined) {
+    try {
+      return { kind: "static", podCidrs: parsePodCidrs(staticCidr.split(",")) };
+    } catch (cause) {
+      throw new UsageError(`Invalid --static-pod-cidr: ${(cause as Error).message}`, { cause });
+    }
+  }
+  if (file !== undefined) {
+    if (file === "") throw new UsageError("Invalid --pod-cidr-file: empty path");
+    return { kind: "static-file", path: file };
+  }
+  const nodeName = flags.get("node-name") ?? (env.nodeName !== undefined && env.nodeName !== "" ? env.nodeName : env.hostname);
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
+    throw new UsageError(`Invalid node name ${JSON.stringify(nodeName)}: expected a DNS subdomain (set --node-name or NODE_NAME)`);
+  }
+  return { kind: "kubernetes", kubeconfig, nodeName };
+}
+
+function cidrList(flag: string, text: string | undefined): IpNet[] {
+  if (text === undefined || text.trim() === "") return [];
+  return text.split(",").map((t) => {
+    let net: IpNet;
+    try {
+      net = parseCidr(t.trim());
+    } catch (cause) {
+      throw new UsageError(`Invalid --${flag} ${JSON.stringify(t)}: not a CIDR`, { cause });
+    }
+    if (hasHostBits(net)) throw new UsageError(`Invalid --${flag} ${JSON.stringify(t)}: host bits set, did you mean ${formatCidr(networkOf(net))}?`);
+    return net;
+  });
+}
+
+/** "127.0.0.1:9970", "[::1]:9970", "off" (or "") => no server. */
+export function parseListen(text: string | undefined): ListenAddress | undefined {
+  if (text === undefined) return DEFAULTS.listen;
+  if (text === "" || text === "off") return undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (m === null || port > 65535) throw new UsageError(`Invalid --listen ${JSON.stringify(text)}: expected HOST:PORT, [IPv6]:PORT or "off"`);
+  return { host: m[1] ?? (m[2] === "" ? "127.0.0.1" : (m[2] ?? "127.0.0.1")), port };
+}

@@ -1,0 +1,65 @@
+// agent/config: the agent's configuration, parsed once (cli.ts) into this immutable value and passed
+// explicitly; there are no module-level flag variables. Pure.
+
+import type { IpNet } from "../core/ip.js";
+import type { LogLevel } from "./log.js";
+import type { IptablesMode } from "./masq/iptables.js";
+import { DEFAULT_MASQ_CHAIN } from "./masq/render.js";
+import { DEFAULT_CNI_VERSION, DEFAULT_CONFLIST_NAME } from "./reconcilers/conflist.js";
+import type { PodCidrs } from "./sources/pod-cidrs.js";
+
+export type SourceConfig =
+  | { readonly kind: "static"; readonly podCidrs: PodCidrs }
+  | { readonly kind: "static-file"; readonly path: string }
+  | { readonly kind: "kubernetes"; readonly kubeconfig: string | undefined; readonly nodeName: string };
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface AgentConfig {
+  readonly source: SourceConfig;
+  /** The cluster's pod range(s): the default non-masquerade destinations (else the PodCIDR). */
+  readonly clusterCidrs: readonly IpNet[];
+  readonly cniConfDir: string;
+  readonly cniConfName: string;
+  readonly cniVersion: string;
+  /** host-local dataDir written into the conflist. */
+  readonly ipamDataDir: string;
+  readonly bridgeName: string;
+  /** Explicit pod MTU; undefined = detect. */
+  readonly mtu: number | undefined;
+  /** ip-masq-agent config file; absent file = defaults. undefined = no file at all. */
+  readonly masqConfigPath: string | undefined;
+  readonly masqChain: string;
+  readonly iptablesMode: "auto" | IptablesMode;
+  readonly randomFully: "auto" | "on" | "off";
+  /** iptables-restore --wait seconds. */
+  readonly lockWaitSeconds: number;
+  readonly resyncIntervalMs: number;
+  /** /healthz and /metrics; undefined = no HTTP server. */
+  readonly listen: ListenAddress | undefined;
+  /** /healthz turns 503 when the last good sync is older than this; undefined = 3 x resync interval. */
+  readonly healthzMaxAgeMs: number | undefined;
+  readonly logLevel: LogLevel;
+}
+
+export const DEFAULTS = {
+  cniConfDir: "/etc/cni/net.d",
+  cniConfName: DEFAULT_CONFLIST_NAME,
+  cniVersion: DEFAULT_CNI_VERSION,
+  ipamDataDir: "/var/lib/cni/networks",
+  bridgeName: "cbr0",
+  masqConfigPath: "/etc/config/ip-masq-agent",
+  masqChain: DEFAULT_MASQ_CHAIN,
+  lockWaitSeconds: 5,
+  resyncIntervalMs: 60_000,
+  listen: { host: "127.0.0.1", port: 9970 },
+  logLevel: "info",
+} as const;
+
+/** The age after which /healthz reports the agent as stale. */
+export function healthzMaxAge(config: Pick<AgentConfig, "healthzMaxAgeMs">, effectiveResyncMs: number): number {
+  return config.healthzMaxAgeMs ?? 3 * effectiveResyncMs;
+}

@@ -1,0 +1,95 @@
+// agent/main: the kubenet-agent executable: the only agent file that touches process (argv, env, stdio,
+// signals, exit codes). Everything it calls takes these as parameters.
+// Exit codes: 0 ok, 1 a sync or cleanup failed, 2 usage error, 3 (--once) no PodCIDR assigned.
+
+import { hostname } from "node:os";
+import { Agent } from "./agent.js";
+import { runCleanup } from "./cleanup.js";
+import { parseCli, UsageError, USAGE, type Command } from "./cli.js";
+import { createHostDeps } from "./host.js";
+import { startHttpServer, type RunningHttpServer } from "./http-server.js";
+import { createLogger, describeError } from "./log.js";
+import { createSource } from "./sources/create.js";
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const EXIT_NOT_READY = 3;
+/** --once in Kubernetes mode: how long to wait for the first list of the Node. */
+const ONCE_LIST_TIMEOUT_MS = 30_000;
+
+async function main(argv: readonly string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCli(argv, { nodeName: process.env["NODE_NAME"], hostname: hostname() });
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`kubenet-agent: ${err.message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (command.kind === "help") {
+    process.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+  const log = createLogger((line) => process.stderr.write(line), command.config.logLevel);
+  const host = createHostDeps({ lockWaitSeconds: command.config.lockWaitSeconds });
+
+  if (command.kind === "cleanup") {
+    const report = await runCleanup(command.config, host, log);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return report.errors.length === 0 ? EXIT_OK : EXIT_FAILED;
+  }
+
+  const { config } = command;
+  const source = await createSource(config.source, log);
+  const agent = new Agent({ config, source, host, log });
+  const controller = new AbortController();
+
+  if (command.once) {
+    const sourceDone = source.run(() => undefined, controller.signal);
+    const listed = await Promise.race([source.synced().then(() => true), delay(ONCE_LIST_TIMEOUT_MS).then(() => false)]);
+    if (!listed) log.warn("No answer from the PodCIDR source in time", { timeoutMs: ONCE_LIST_TIMEOUT_MS });
+    const report = await agent.sync();
+    controller.abort();
+    await sourceDone;
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return !report.ready ? EXIT_NOT_READY : report.ok ? EXIT_OK : EXIT_FAILED;
+  }
+
+  let server: RunningHttpServer | undefined;
+  if (config.listen !== undefined) {
+    server = await startHttpServer(config.listen, { health: () => agent.health(), metrics: () => agent.renderMetrics() });
+    log.info("Serving /healthz and /metrics", { address: `${server.address.host}:${server.address.port}` });
+  }
+  const stop = (signal: string): void => {
+    if (controller.signal.aborted) return;
+    // The datapath stays as the last sync made it: pods keep working while the agent restarts.
+    log.info("Stopping", { signal });
+    controller.abort();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  log.info("kubenet-agent starting", {
+    source: config.source.kind,
+    resyncInterval: `${config.resyncIntervalMs}ms`,
+    cniConfig: `${config.cniConfDir}/${config.cniConfName}`,
+  });
+  await agent.run(controller.signal);
+  await server?.close();
+  log.info("kubenet-agent stopped");
+  return EXIT_OK;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+// process.exit, not exitCode: an idle keep-alive connection of the Kubernetes client must not keep a
+// stopped agent alive. stdout/stderr are pipes or files here, which Node writes synchronously on Linux.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "kubenet-agent failed", error: describeError(err) })}\n`);
+    process.exit(EXIT_FAILED);
+  },
+);
