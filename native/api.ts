@@ -138,7 +138,7 @@ export interface Rtnl {
   routeList(filter?: { family?: IpFamily; table?: number; oif?: number }): Route[]; // ip route show
   routeAdd(route: RouteSpec): void; // ip route add (EEXIST when present)
   routeReplace(route: RouteSpec): void; // ip route replace
-  routeDel(route: RouteSpec): void; // ip route del (ESRCH when missing)
+  routeDel(route: RouteSpec): void; // ip route del (ESRCH when missing; IPv6 without any route for the prefix: ENOENT)
 }
 
 /** An open network namespace: pass `fd` to IFLA_NET_NS_FD (LinkAddVethSpec.peerNetnsFd, linkSetNetns). */

@@ -124,7 +124,10 @@ export function routeReplaceRequest(spec: RouteSpec): RouteMessage {
   return routeMessage(RTM_NEWROUTE, ACK | NLM_F_CREATE | NLM_F_REPLACE, spec);
 }
 
-/** `ip route del ...` — RTM_DELROUTE, NLM_F_ACK; unset fields match anything. Missing: ESRCH. */
+/**
+ * `ip route del ...` — RTM_DELROUTE, NLM_F_ACK; unset fields match anything. Missing: ESRCH, except that
+ * IPv6 answers ENOENT when no route exists for the prefix at all (e.g. deleting a missing `default`).
+ */
 export function routeDelRequest(spec: RouteSpec): RouteMessage {
   return routeMessage(RTM_DELROUTE, ACK, spec);
 }
