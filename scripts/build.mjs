@@ -3,7 +3,7 @@
 //   dist/kubenet-agent  the node agent
 // koffi stays external: its prebuilt native module is loaded from node_modules next to dist/.
 import { build } from "esbuild";
-import { chmodSync, existsSync, mkdirSync, symlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, renameSync, symlinkSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -12,7 +12,11 @@ const dist = join(root, "dist");
 mkdirSync(dist, { recursive: true });
 // The bundles are CommonJS without a file extension; the repo's "type": "module" would make Node load
 // them as ES modules. A package.json in dist/ scopes them back to CommonJS.
-writeFileSync(join(dist, "package.json"), '{ "type": "commonjs" }\n');
+// Everything in dist/ is replaced atomically (write a temp name, then rename): tests running from another
+// shell keep exec'ing dist/kubenet while a rebuild happens (writing it in place fails them with ETXTBSY).
+const tmpName = (p) => `${p}.tmp-${process.pid}`;
+writeFileSync(tmpName(join(dist, "package.json")), '{ "type": "commonjs" }\n');
+renameSync(tmpName(join(dist, "package.json")), join(dist, "package.json"));
 
 const targets = [
   { entry: "plugin/main.ts", out: "kubenet" },
@@ -24,7 +28,7 @@ for (const { entry, out } of targets) {
   const outfile = join(dist, out);
   await build({
     entryPoints: [join(root, entry)],
-    outfile,
+    outfile: tmpName(outfile),
     bundle: true,
     platform: "node",
     target: "node20",
@@ -34,7 +38,8 @@ for (const { entry, out } of targets) {
     legalComments: "none",
     logLevel: "warning",
   });
-  chmodSync(outfile, 0o755);
+  chmodSync(tmpName(outfile), 0o755);
+  renameSync(tmpName(outfile), outfile);
   console.log(`built ${outfile}`);
 }
 
@@ -42,7 +47,8 @@ for (const { entry, out } of targets) {
 if (existsSync(join(dist, "kubenet"))) {
   for (const alias of ["bridge", "host-local", "loopback"]) {
     const p = join(dist, alias);
-    rmSync(p, { force: true });
-    symlinkSync("kubenet", p);
+    rmSync(tmpName(p), { force: true });
+    symlinkSync("kubenet", tmpName(p));
+    renameSync(tmpName(p), p);
   }
 }
