@@ -30,6 +30,8 @@ export interface Link {
   readonly promisc: boolean; // IFF_PROMISC
   /** Bridge ports only: IFLA_BRPORT_MODE (hairpin) read from IFLA_PROTINFO / IFLA_INFO_SLAVE_DATA. */
   readonly hairpin: boolean | undefined;
+  /** IFLA_IFALIAS (`ip link set dev X alias TEXT`); undefined when the link has none. */
+  readonly alias?: string | undefined;
   readonly attrs: readonly RawAttr[];
 }
 
@@ -124,6 +126,7 @@ export interface Rtnl {
   linkSetMaster(index: number, masterIndex: number): void; // ip link set dev X master M (0 = nomaster)
   linkSetMtu(index: number, mtu: number): void; // ip link set dev X mtu M
   linkSetName(index: number, name: string): void; // ip link set dev X name N
+  linkSetAlias(index: number, alias: string): void; // ip link set dev X alias TEXT ("" removes it)
   linkSetMac(index: number, mac: string): void; // ip link set dev X address MAC
   linkSetPromisc(index: number, on: boolean): void; // ip link set dev X promisc on|off
   linkSetHairpin(index: number, on: boolean): void; // bridge link set dev X hairpin on|off

@@ -14,6 +14,7 @@ import {
   IFLA_ADDRESS,
   IFLA_BRPORT_MODE,
   IFLA_EXT_MASK,
+  IFLA_IFALIAS,
   IFLA_IFNAME,
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
@@ -189,6 +190,18 @@ export function linkSetNameRequest(index: number, name: string): LinkMessage {
   return linkMsg(RTM_SETLINK, ACK, { index }, [nla.str(IFLA_IFNAME, name)]);
 }
 
+/** IFALIASZ (linux/if.h): an alias is at most 255 bytes (+ NUL). */
+const IFALIASZ = 256;
+
+/** `ip link set dev X alias TEXT` — RTM_SETLINK with IFLA_IFALIAS (NUL-terminated); "" removes the alias. */
+export function linkSetAliasRequest(index: number, alias: string): LinkMessage {
+  checkIndex(index);
+  if (textEncoder.encode(alias).length >= IFALIASZ || alias.includes("\0")) {
+    throw new RangeError(`Invalid interface alias ${JSON.stringify(alias)}: at most ${IFALIASZ - 1} bytes, no NUL`);
+  }
+  return linkMsg(RTM_SETLINK, ACK, { index }, [nla.str(IFLA_IFALIAS, alias)]);
+}
+
 /** `ip link set dev X address MAC` — RTM_SETLINK with IFLA_ADDRESS. */
 export function linkSetMacRequest(index: number, mac: string): LinkMessage {
   checkIndex(index);
@@ -236,6 +249,7 @@ export function decodeLink(msg: LinkMessage): Link {
   let linkNetnsId: number | undefined;
   let operstate: number | undefined;
   let hairpin: boolean | undefined;
+  let alias: string | undefined;
   for (const a of attrs) {
     switch (a.type) {
       case IFLA_IFNAME:
@@ -243,6 +257,9 @@ export function decodeLink(msg: LinkMessage): Link {
         break;
       case IFLA_MTU:
         mtu = attrU32(a);
+        break;
+      case IFLA_IFALIAS:
+        alias = attrStr(a);
         break;
       case IFLA_ADDRESS:
         mac = formatMac(a.data);
@@ -297,6 +314,7 @@ export function decodeLink(msg: LinkMessage): Link {
     operstate,
     promisc: (header.flags & IFF_PROMISC) !== 0,
     hairpin,
+    alias,
     attrs,
   };
 }

@@ -33,6 +33,7 @@ import {
   linkSetMasterRequest,
   linkSetMtuRequest,
   linkSetNameRequest,
+  linkSetAliasRequest,
   linkSetNetnsRequest,
   linkSetPromiscRequest,
   linkSetUpRequest,
@@ -175,6 +176,10 @@ export class RtnlHandle implements Rtnl, RtnlExtras {
 
   linkSetMtu(index: number, mtu: number): void {
     this.ack(linkSetMtuRequest(index, mtu), `ip link set #${index} mtu ${mtu}`);
+  }
+
+  linkSetAlias(index: number, alias: string): void {
+    this.ack(linkSetAliasRequest(index, alias), `ip link set #${index} alias ${JSON.stringify(alias)}`);
   }
 
   linkSetName(index: number, name: string): void {
