@@ -19,7 +19,7 @@ export function hostVethAlias(containerId: string, ifName: string): string {
 
 /** The alias a link carries (IFLA_IFALIAS), or undefined. */
 export function aliasOf(link: Link): string | undefined {
-  return (link as { readonly alias?: string | undefined }).alias;
+  return link.alias;
 }
 
 /** The container end's name is taken in the pod netns: the spec's "interface already exists" error. */
@@ -93,10 +93,7 @@ export interface HostPortOptions {
  */
 export function attachHostVeth(host: NsHandle, hostName: string, opts: HostPortOptions): Link {
   const link = kernelStep(`could not find the host veth ${q(hostName)}`, () => host.rtnl.linkGet(hostName));
-  const setAlias = (host.rtnl as { linkSetAlias?: (index: number, alias: string) => void }).linkSetAlias;
-  if (setAlias !== undefined) {
-    kernelStep(`could not set the alias of ${q(hostName)}`, () => setAlias.call(host.rtnl, link.index, opts.alias));
-  }
+  kernelStep(`could not set the alias of ${q(hostName)}`, () => host.rtnl.linkSetAlias(link.index, opts.alias));
   kernelStep(`could not attach ${q(hostName)} to bridge ${q(opts.bridge.name)}`, () =>
     host.rtnl.linkSetMaster(link.index, opts.bridge.index),
   );

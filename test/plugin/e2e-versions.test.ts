@@ -93,8 +93,13 @@ for (const [n, version] of ALL_VERSIONS.entries()) {
       const p = ping(from, stripPrefix(to as string));
       t.ok(p.ok, `ping ${to} from ${from.name}: ${p.out}`);
     }
-    // Hairpin is on the host ports.
+    // Hairpin is on the host ports, and each carries its attachment in its alias.
     for (const v of vethNames(host)) t.equal(link(host, v)?.linkinfo?.info_slave_data?.hairpin, true, `${v} hairpin`);
+    t.same(
+      vethNames(host).map((v) => link(host, v)?.ifalias).sort(),
+      ids.map((id) => `kubenet:${id}:eth0`).sort(),
+      "host veth aliases name (containerID, ifname)",
+    );
 
     if (version === "0.4.0" || version === "1.0.0" || version === "1.1.0") {
       for (const [i, ctr] of containers.entries()) {
