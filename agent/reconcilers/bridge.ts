@@ -9,7 +9,7 @@
 // never changes an existing bridge's MTU, pain point 10).
 
 import { formatCidr, isLinkLocal, netEqual, type IpNet } from "../../core/ip.js";
-import type { Addr, Link, Rtnl } from "../../native/api.js";
+import type { Addr, Link, Rtnl } from "../../native/index.js";
 
 /** The rtnetlink operations this reconciler uses (a fake in tests implements just these). */
 export type BridgeRtnl = Pick<Rtnl, "linkFind" | "addrList" | "addrAdd" | "addrDel" | "linkSetMtu">;

@@ -2,7 +2,7 @@
 // and neither loopback nor point-to-point, leaving out our own bridge and veths (pod ends would otherwise
 // feed back into the choice); below 576 (or nothing found) it falls back to 1460. Pure.
 
-import type { Link } from "../../native/api.js";
+import type { Link } from "../../native/index.js";
 
 // <linux/if.h>
 export const IFF_LOOPBACK = 0x8;

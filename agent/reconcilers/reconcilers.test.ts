@@ -1,0 +1,167 @@
+// Unit tests of the pure parts of the reconcilers (MTU choice, conflist text, bridge plan, sysctl logic)
+// and of the conflist file handling in a temp dir (no root needed).
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t from "tap";
+import { formatCidr, parseCidr, type IpNet } from "../../core/ip.js";
+import type { Addr, Link } from "../../native/index.js";
+import { planBridge, syncBridge, type BridgeRtnl } from "./bridge.js";
+import { cniConfigFiles, removeConflist, renderConflist, syncConflist } from "./conflist.js";
+import { detectMtu, FALLBACK_MTU, IFF_LOOPBACK, IFF_POINTOPOINT } from "./mtu.js";
+import { desiredSysctls, syncSysctls, type SysctlIo } from "./sysctls.js";
+
+let nextIndex = 1;
+function link(name: string, mtu: number, extra: Partial<Link> = {}): Link {
+  return {
+    index: nextIndex++, name, kind: undefined, flags: 1, up: true, mtu, mac: "", master: undefined, parentIndex: undefined,
+    linkNetnsId: undefined, operstate: 6, promisc: false, hairpin: undefined, attrs: [], ...extra,
+  };
+}
+function addr(index: number, cidr: string): Addr {
+  const address = parseCidr(cidr);
+  return { index, family: address.addr.family, address, scope: 0, flags: 0, label: undefined, attrs: [] };
+}
+
+t.test("detectMtu: smallest MTU of up, non-loopback, non-p2p links, without cbr0 and veths", async (t) => {
+  const links = [
+    link("lo", 65536, { flags: 1 | IFF_LOOPBACK }),
+    link("eth0", 9001),
+    link("eth1", 1500),
+    link("tun0", 1280, { flags: 1 | IFF_POINTOPOINT }),
+    link("down0", 1000, { up: false }),
+    link("cbr0", 1400, { kind: "bridge" }),
+    link("veth1234", 1300, { kind: "veth" }),
+  ];
+  t.same(detectMtu(links, "cbr0"), { mtu: 1500, from: "eth1" });
+  t.same(detectMtu(links.filter((l) => l.name !== "eth1"), "cbr0"), { mtu: 9001, from: "eth0" });
+  t.same(detectMtu([link("lo", 65536, { flags: 1 | IFF_LOOPBACK })], "cbr0"), { mtu: FALLBACK_MTU, from: undefined }, "nothing usable");
+  t.same(detectMtu([link("eth0", 500)], "cbr0"), { mtu: 1460, from: undefined }, "< 576 is rejected");
+  t.same(detectMtu([link("eth0", 576)], "cbr0"), { mtu: 576, from: "eth0" });
+});
+
+t.test("renderConflist: the kubenet config the plugin expects (single and dual-stack)", async (t) => {
+  const text = renderConflist({ podCidrs: [parseCidr("172.20.1.0/24")], bridge: "cbr0", mtu: 1460, ipamDataDir: "/var/lib/cni/networks", cniVersion: "1.1.0" });
+  t.same(JSON.parse(text), {
+    cniVersion: "1.1.0",
+    name: "kubenet",
+    plugins: [
+      {
+        type: "kubenet", bridge: "cbr0", mtu: 1460, hairpinMode: true, isGateway: true, isDefaultGateway: true, forceAddress: true,
+        ipam: { type: "host-local", ranges: [[{ subnet: "172.20.1.0/24", gateway: "172.20.1.1" }]], routes: [{ dst: "0.0.0.0/0" }], dataDir: "/var/lib/cni/networks" },
+      },
+    ],
+  });
+  t.ok(text.endsWith("}\n"));
+  const dual = JSON.parse(renderConflist({ podCidrs: [parseCidr("10.1.2.0/24"), parseCidr("fd00:1:2::/64")], bridge: "br9", mtu: 9000, ipamDataDir: "/d", cniVersion: "1.0.0" })) as {
+    plugins: { bridge: string; ipam: { ranges: unknown; routes: unknown } }[];
+  };
+  t.same(dual.plugins[0]?.ipam.ranges, [[{ subnet: "10.1.2.0/24", gateway: "10.1.2.1" }], [{ subnet: "fd00:1:2::/64", gateway: "fd00:1:2::1" }]]);
+  t.same(dual.plugins[0]?.ipam.routes, [{ dst: "0.0.0.0/0" }, { dst: "::/0" }]);
+});
+
+t.test("syncConflist: atomic write only on change, shadowing files reported, others untouched", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kt-conf-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "10-containerd-net.conflist"), "{}");
+  writeFileSync(join(dir, "README"), "x");
+  const first = await syncConflist(dir, "05-kubenet.conflist", "A\n");
+  t.same(first, { wrote: true, shadowedBy: [] });
+  t.equal(readFileSync(join(dir, "05-kubenet.conflist"), "utf8"), "A\n");
+  t.same(await syncConflist(dir, "05-kubenet.conflist", "A\n"), { wrote: false, shadowedBy: [] }, "unchanged => no write");
+  writeFileSync(join(dir, "00-other.conf"), "{}");
+  t.same(await syncConflist(dir, "05-kubenet.conflist", "B\n"), { wrote: true, shadowedBy: ["00-other.conf"] });
+  t.same(readdirSync(dir).sort(), ["00-other.conf", "05-kubenet.conflist", "10-containerd-net.conflist", "README"], "no temp file left, others kept");
+  t.same(cniConfigFiles(["b.json", "a.conf", ".hidden.conf", "x.txt", "Z.conflist"]), ["Z.conflist", "a.conf", "b.json"], "byte order, libcni extensions");
+});
+
+t.test("removeConflist: only a conflist of ours is removed", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kt-conf-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.equal(await removeConflist(dir, "05-kubenet.conflist"), false, "absent");
+  writeFileSync(join(dir, "05-kubenet.conflist"), '{"name":"someone-else","plugins":[{"type":"bridge"}]}');
+  t.equal(await removeConflist(dir, "05-kubenet.conflist"), false, "not ours");
+  writeFileSync(join(dir, "05-kubenet.conflist"), renderConflist({ podCidrs: [parseCidr("10.0.0.0/24")], bridge: "cbr0", mtu: 1500, ipamDataDir: "/x", cniVersion: "1.0.0" }));
+  t.equal(await removeConflist(dir, "05-kubenet.conflist"), true);
+  t.same(readdirSync(dir), []);
+});
+
+t.test("planBridge: stale addresses out, new gateway in, IPv6 link-local kept, MTU", async (t) => {
+  const br = link("cbr0", 1500, { kind: "bridge" });
+  const addrs = [addr(br.index, "10.244.9.1/24"), addr(br.index, "10.244.1.1/24"), addr(br.index, "fe80::1/64"), addr(br.index, "fd00:9::1/64"), addr(999, "192.168.0.1/24")];
+  const plan = planBridge(br, addrs, { name: "cbr0", addresses: [parseCidr("10.244.1.1/24"), parseCidr("fd00:1::1/64")], mtu: 1460 });
+  t.same(plan.remove.map(formatCidr), ["10.244.9.1/24", "fd00:9::1/64"]);
+  t.same(plan.add.map(formatCidr), ["fd00:1::1/64"]);
+  t.equal(plan.setMtu, 1460);
+  t.same(planBridge(br, [addr(br.index, "10.244.1.1/24")], { name: "cbr0", addresses: [parseCidr("10.244.1.1/24")], mtu: 1500 }), { remove: [], add: [], setMtu: undefined });
+});
+
+t.test("syncBridge: applies the plan, tolerates EEXIST/EADDRNOTAVAIL races, absent bridge is a no-op", async (t) => {
+  const br = link("cbr0", 1500, { kind: "bridge" });
+  let addrs = [addr(br.index, "10.244.9.1/24")];
+  const ops: string[] = [];
+  const errno = (code: string): Error => Object.assign(new Error(code), { code });
+  const rtnl: BridgeRtnl = {
+    linkFind: (name) => (name === "cbr0" ? br : undefined),
+    addrList: () => addrs,
+    addrAdd: (_i, a: IpNet) => {
+      ops.push(`add ${formatCidr(a)}`);
+      throw errno("EEXIST");
+    },
+    addrDel: (_i, a: IpNet) => {
+      ops.push(`del ${formatCidr(a)}`);
+      addrs = [];
+    },
+    linkSetMtu: (_i, mtu) => ops.push(`mtu ${mtu}`),
+  };
+  const isErrno = (err: unknown, ...codes: readonly string[]): boolean => codes.includes((err as { code?: string }).code ?? "");
+  const r = syncBridge(rtnl, { name: "cbr0", addresses: [parseCidr("10.244.1.1/24")], mtu: 1460 }, isErrno);
+  t.same(ops, ["del 10.244.9.1/24", "add 10.244.1.1/24", "mtu 1460"]);
+  t.same(r, { present: true, changes: ["removed 10.244.9.1/24", "added 10.244.1.1/24", "mtu 1500 -> 1460"] });
+  t.same(syncBridge(rtnl, { name: "cbr1", addresses: [], mtu: 1 }, isErrno), { present: false, changes: [] });
+  const failing: BridgeRtnl = { ...rtnl, addrList: () => [], addrAdd: () => { throw errno("EPERM"); } };
+  t.throws(() => syncBridge(failing, { name: "cbr0", addresses: [parseCidr("10.244.1.1/24")], mtu: 1500 }, isErrno), {
+    message: 'Cannot add the gateway address 10.244.1.1/24 to "cbr0"',
+  });
+});
+
+function fakeSysctl(values: Record<string, string>): SysctlIo & { writes: string[] } {
+  const writes: string[] = [];
+  return {
+    writes,
+    read: (name) => values[name],
+    write: (name, value) => {
+      writes.push(`${name}=${value}`);
+      values[name] = `${value}\n`;
+    },
+  };
+}
+
+t.test("syncSysctls: writes only what differs; per family", async (t) => {
+  t.same(desiredSysctls([4]).map((s) => s.name), ["net.bridge.bridge-nf-call-iptables", "net.ipv4.ip_forward"]);
+  t.same(desiredSysctls([4, 6]).map((s) => s.name), [
+    "net.bridge.bridge-nf-call-iptables", "net.ipv4.ip_forward", "net.bridge.bridge-nf-call-ip6tables", "net.ipv6.conf.all.forwarding",
+  ]);
+  const io = fakeSysctl({ "net.bridge.bridge-nf-call-iptables": "1\n", "net.ipv4.ip_forward": "0\n" });
+  const modprobe = async (): Promise<void> => {
+    t.fail("br_netfilter is present: no modprobe");
+  };
+  t.same(await syncSysctls(io, desiredSysctls([4]), modprobe), { written: ["net.ipv4.ip_forward"], brNetfilter: "loaded", problems: [] });
+  t.same(await syncSysctls(io, desiredSysctls([4]), modprobe), { written: [], brNetfilter: "loaded", problems: [] }, "second run: no writes");
+  t.same(io.writes, ["net.ipv4.ip_forward=1"]);
+});
+
+t.test("syncSysctls: br_netfilter missing => modprobe; failure reported, other settings still applied", async (t) => {
+  const values: Record<string, string> = { "net.ipv4.ip_forward": "0" };
+  const io = fakeSysctl(values);
+  const loaded = await syncSysctls(io, desiredSysctls([4]), async () => {
+    values["net.bridge.bridge-nf-call-iptables"] = "0";
+  });
+  t.same(loaded, { written: ["net.bridge.bridge-nf-call-iptables", "net.ipv4.ip_forward"], brNetfilter: "modprobed", problems: [] });
+  const io2 = fakeSysctl({ "net.ipv4.ip_forward": "0" });
+  const missing = await syncSysctls(io2, desiredSysctls([4]), () => Promise.reject(new Error("modprobe: not found")));
+  t.equal(missing.brNetfilter, "missing");
+  t.same(missing.written, ["net.ipv4.ip_forward"]);
+  t.match(missing.problems, [/br_netfilter is not loaded and modprobe failed \(modprobe: not found\)/]);
+});
