@@ -4,7 +4,7 @@
 // containerd and CRI-O use the lexicographically first file (pain point 14).
 
 import { randomBytes } from "node:crypto";
-import { readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatCidr, formatIp, networkOf, nthAddress, type IpFamily, type IpNet } from "../../core/ip.js";
 
@@ -85,6 +85,8 @@ export async function syncConflist(dir: string, name: string, content: string): 
   });
   let wrote = false;
   if (current !== content) {
+    // The runtime watches this directory; on a fresh node it may not exist yet.
+    await mkdir(dir, { recursive: true, mode: 0o755 });
     const tmp = join(dir, `.${name}.tmp-${randomBytes(4).toString("hex")}`);
     try {
       await writeFile(tmp, content, { mode: 0o644, flush: true });
