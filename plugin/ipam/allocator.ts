@@ -6,7 +6,7 @@ import { CNI_ERROR_CODE, CniError } from "../../core/cni/errors.js";
 import { formatRange, type Range, type RangeSet } from "../../core/cni/netconf.js";
 import type { IpConfig } from "../../core/cni/result.js";
 import { compareIp, containsIp, formatIp, ipEqual, nextIp, type IpAddr } from "../../core/ip.js";
-import { legacyOwnedBy, ownedBy, type LeaseOwner, type LeaseStore } from "./store.js";
+import { legacyOwnedBy, ownedBy, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";
 
 export function rangeContains(r: Range, ip: IpAddr): boolean {
   return containsIp(r.subnet, ip) && compareIp(r.rangeStart, ip) <= 0 && compareIp(ip, r.rangeEnd) <= 0;
@@ -61,6 +61,17 @@ export interface AllocateOptions {
   readonly rangeSetIndex: number;
   readonly owner: LeaseOwner;
   readonly requested: IpAddr | undefined;
+  /**
+   * The store's leases read once under the current lock (updated here as addresses are reserved), so a
+   * multi-set ADD walks the directory once; read from the store when absent.
+   */
+  readonly leases?: Lease[];
+}
+
+function reserve(o: AllocateOptions, leases: Lease[], ip: IpAddr): boolean {
+  if (!o.store.reserve(o.owner, ip, o.rangeSetIndex)) return false;
+  leases.push({ ip, content: { kind: "owner", owner: { containerId: o.owner.containerId.trim(), ifName: o.owner.ifName } } });
+  return true;
 }
 
 function ipConfig(ip: IpAddr, r: Range): IpConfig {
@@ -74,6 +85,7 @@ function ipConfig(ip: IpAddr, r: Range): IpConfig {
  */
 export function allocate(o: AllocateOptions): IpConfig {
   const { store, set, rangeSetIndex, owner, requested } = o;
+  const leases = o.leases ?? store.leases();
   const where = `range set ${rangeSetIndex} (${formatRangeSet(set)})`;
   if (requested !== undefined) {
     const r = rangeFor(set, requested);
@@ -83,7 +95,7 @@ export function allocate(o: AllocateOptions): IpConfig {
     if (r.gateway !== undefined && ipEqual(requested, r.gateway)) {
       throw new CniError(CNI_ERROR_CODE.REQUESTED_IP_UNAVAILABLE, `requested IP ${formatIp(requested)} is the subnet's gateway; request another address`);
     }
-    if (!store.reserve(owner, requested, rangeSetIndex)) {
+    if (!reserve(o, leases, requested)) {
       throw new CniError(
         CNI_ERROR_CODE.REQUESTED_IP_UNAVAILABLE,
         `requested IP address ${formatIp(requested)} is not available in ${where}: it is leased to another container`,
@@ -93,7 +105,7 @@ export function allocate(o: AllocateOptions): IpConfig {
   }
   // A repeated ADD without DEL is an error, as in host-local (containernetworking/plugins#328).
   // Like host-local's GetByID, a legacy lease holding just this container ID counts too.
-  for (const lease of store.leases()) {
+  for (const lease of leases) {
     const mine = ownedBy(lease.content, owner) || legacyOwnedBy(lease.content, owner.containerId);
     if (mine && rangeFor(set, lease.ip)) {
       throw new CniError(
@@ -103,10 +115,10 @@ export function allocate(o: AllocateOptions): IpConfig {
     }
   }
   // Skip addresses known to be taken without a syscall each; reserve() stays the exclusive arbiter.
-  const taken = new Set(store.snapshot().map((ip) => `${ip.family}:${ip.value}`));
+  const taken = new Set(leases.map((l) => `${l.ip.family}:${l.ip.value}`));
   for (const { ip, range } of candidates(set, store.lastReservedIp(rangeSetIndex))) {
     if (taken.has(`${ip.family}:${ip.value}`)) continue;
-    if (store.reserve(owner, ip, rangeSetIndex)) return ipConfig(ip, range);
+    if (reserve(o, leases, ip)) return ipConfig(ip, range);
   }
   throw new CniError(
     CNI_ERROR_CODE.IPAM_RANGE_EXHAUSTED,

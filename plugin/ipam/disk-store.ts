@@ -8,6 +8,7 @@
 
 import {
   closeSync,
+  statSync,
   fsyncSync,
   linkSync,
   mkdirSync,
@@ -59,6 +60,8 @@ export class DiskStore implements LeaseStore {
   private readonly lockTimeoutMs: number;
   private readonly locker: Locker;
   private held: FileLock | undefined;
+  /** Staged temp files (lease content written and fsync'd) by owner, consumed by reserve(). */
+  private readonly staged = new Map<string, string[]>();
 
   /** `network` must already be validated (netconf's name grammar: no "/", no leading "."). */
   constructor(options: DiskStoreOptions) {
@@ -151,23 +154,42 @@ export class DiskStore implements LeaseStore {
     return tmp;
   }
 
+  stage(owner: LeaseOwner, count: number): void {
+    this.ensureDir();
+    const content = encodeLeaseOwner(owner);
+    const list = this.staged.get(content) ?? [];
+    while (list.length < count) list.push(this.writeTemp(content));
+    this.staged.set(content, list);
+  }
+
+  unstage(): void {
+    for (const list of this.staged.values()) list.forEach(unlinkQuietly);
+    this.staged.clear();
+  }
+
   /**
    * Reserving = link(temp, <ip>). link() never replaces an existing name and fails with EEXIST, so the
    * reservation is exclusive exactly like host-local's O_CREAT|O_EXCL, and the name only ever appears
-   * with its full content (a crash leaves at most a temp file, which sweepTemporaries/GC remove). rename()
-   * would not do: it silently replaces an existing lease.
+   * with its full, fsync'd content (a crash leaves at most a temp file, which sweepTemporaries/GC remove).
+   * rename() would not do: it silently replaces an existing lease. The temp file is normally staged before
+   * the lock is taken (stage()), so the critical section does no fsync.
    */
   reserve(owner: LeaseOwner, ip: IpAddr, rangeSetIndex: number): boolean {
     const target = join(this.dir, formatIp(ip));
-    const tmp = this.writeTemp(encodeLeaseOwner(owner));
+    const content = encodeLeaseOwner(owner);
+    const list = this.staged.get(content);
+    const tmp = list?.[0] ?? this.writeTemp(content);
+    const staged = list?.[0] === tmp;
     try {
       linkSync(tmp, target);
     } catch (e) {
-      if (errnoOf(e) === "EEXIST") return false;
+      if (!staged) unlinkQuietly(tmp);
+      if (errnoOf(e) === "EEXIST") return false; // taken; a staged temp stays for the next candidate
       throw storeError("creating lease", target, e);
-    } finally {
-      unlinkQuietly(tmp);
     }
+    // The lease now holds the inode; drop the temp name so the lease has a single link.
+    if (staged) list!.shift();
+    unlinkQuietly(tmp);
     try {
       this.writeLastReserved(ip, rangeSetIndex);
     } catch (e) {
@@ -214,13 +236,36 @@ export class DiskStore implements LeaseStore {
   sweepTemporaries(): number {
     let n = 0;
     for (const name of this.names()) {
-      // Temp files only exist while a holder of the lock writes; under the lock, any we see is stale.
-      if (name.startsWith(TEMP_PREFIX)) {
-        unlinkQuietly(join(this.dir, name));
-        n++;
-      }
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      // Temp files are staged outside the lock: only those of dead processes (or very old ones) are litter.
+      const pid = Number(/^(\d+)-/.exec(name.slice(TEMP_PREFIX.length))?.[1] ?? "0");
+      const path = join(this.dir, name);
+      if (pid === process.pid || (pidAlive(pid) && !olderThan(path, STALE_TEMP_MS))) continue;
+      unlinkQuietly(path);
+      n++;
     }
     return n;
+  }
+}
+
+/** A staged temp file older than this is litter even if its pid is alive (pid reuse). */
+const STALE_TEMP_MS = 10 * 60_000;
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoOf(e) === "EPERM";
+  }
+}
+
+function olderThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > ms;
+  } catch {
+    return false;
   }
 }
 

@@ -58,6 +58,7 @@ t.test("on-disk format is host-local's, byte for byte", async (t) => {
   t.same(readFileSync(join(dir, "10.1.2.2")), Buffer.from("0123456789abcdef\r\neth0"));
   t.same(readFileSync(join(dir, "2001:db8:1::2")), Buffer.from("0123456789abcdef\r\neth0"));
   t.same(readFileSync(join(dir, "last_reserved_ip.0")), Buffer.from("10.1.2.2"));
+  t.equal(statSync(join(dir, "10.1.2.2")).nlink, 1, "no second name left on the lease's inode");
   t.same(readFileSync(join(dir, "last_reserved_ip.1")), Buffer.from("2001:db8:1::2"));
 });
 
@@ -140,10 +141,12 @@ t.test("GC releases invalid, garbage and temp files; keeps valid ones", async (t
   writeFileSync(join(dir, "10.1.2.101"), "\u0000garbage\r\n");
   writeFileSync(join(dir, "10.1.2.102"), "keep"); // legacy lease of a valid container
   writeFileSync(join(dir, "10.1.2.103"), "dead"); // legacy lease of a dead one
-  writeFileSync(join(dir, ".kubenet-tmp-1-1"), "keep\r\neth0");
+  writeFileSync(join(dir, ".kubenet-tmp-999999999-1"), "keep\r\neth0"); // staged by a dead process
+  writeFileSync(join(dir, `.kubenet-tmp-${process.ppid}-1`), "x\r\neth0"); // staged by a live one: not litter
   writeFileSync(join(dir, "README"), "not ours");
   hostLocalGc(c.conf, c.ipam, [{ containerId: "keep", ifName: "eth0" }], log);
-  t.same(readdirSync(dir).sort(), ["10.1.2.102", "10.1.2.2", "README", "last_reserved_ip.0", "lock"]);
+  t.same(readdirSync(dir).sort(), [`.kubenet-tmp-${process.ppid}-1`, "10.1.2.102", "10.1.2.2", "README", "last_reserved_ip.0", "lock"]);
+  rmSync(join(dir, `.kubenet-tmp-${process.ppid}-1`));
   hostLocalGc(c.conf, c.ipam, [], log);
   t.same(readdirSync(dir).sort(), ["README", "last_reserved_ip.0", "lock"]);
 });

@@ -66,33 +66,41 @@ export function hostLocalAdd(call: HostLocalCall): Result {
   const dns = ipam.resolvConf ? readResolvConf(ipam.resolvConf) : {};
   const store = call.store ?? storeFor(conf, ipam);
   const pending = requestedIps(conf, call.cniArgs);
-  const ips: IpConfig[] = store.withLock(() => {
-    store.sweepTemporaries();
-    const got: IpConfig[] = [];
-    try {
-      ipam.ranges.forEach((set, idx) => {
-        const i = pending.findIndex((ip) => rangeFor(set, ip) !== undefined);
-        const requested = i >= 0 ? pending.splice(i, 1)[0] : undefined;
-        try {
-          got.push(allocate({ store, set, rangeSetIndex: idx, owner, requested }));
-        } catch (e) {
-          if (e instanceof CniError) throw new CniError(e.code, `failed to allocate for range ${idx}: ${e.message}`, { details: e.details, cause: e });
-          throw e;
+  // Lease content is written and fsync'd before the lock; inside it only link() and rename() happen.
+  store.stage?.(owner, ipam.ranges.length);
+  let ips: IpConfig[];
+  try {
+    ips = store.withLock(() => {
+      store.sweepTemporaries();
+      const leases = store.leases();
+      const got: IpConfig[] = [];
+      try {
+        ipam.ranges.forEach((set, idx) => {
+          const i = pending.findIndex((ip) => rangeFor(set, ip) !== undefined);
+          const requested = i >= 0 ? pending.splice(i, 1)[0] : undefined;
+          try {
+            got.push(allocate({ store, set, rangeSetIndex: idx, owner, requested, leases }));
+          } catch (e) {
+            if (e instanceof CniError) throw new CniError(e.code, `failed to allocate for range ${idx}: ${e.message}`, { details: e.details, cause: e });
+            throw e;
+          }
+        });
+        if (pending.length > 0) {
+          throw new CniError(
+            CNI_ERROR_CODE.REQUESTED_IP_UNAVAILABLE,
+            `failed to allocate all requested IPs: ${pending.map(formatIp).join(" ")} (not in any configured range set: ${ipam.ranges.map(formatRangeSet).join("; ")})`,
+          );
         }
-      });
-      if (pending.length > 0) {
-        throw new CniError(
-          CNI_ERROR_CODE.REQUESTED_IP_UNAVAILABLE,
-          `failed to allocate all requested IPs: ${pending.map(formatIp).join(" ")} (not in any configured range set: ${ipam.ranges.map(formatRangeSet).join("; ")})`,
-        );
+      } catch (e) {
+        // All or nothing: give back what this call reserved (only that: older leases are not ours to drop).
+        for (const ip of got) store.release(ip.address.addr);
+        throw e;
       }
-    } catch (e) {
-      // All or nothing: give back what this call reserved (only that: older leases are not ours to drop).
-      for (const ip of got) store.release(ip.address.addr);
-      throw e;
-    }
-    return got;
-  });
+      return got;
+    });
+  } finally {
+    store.unstage?.();
+  }
   log.info("allocated", { ips: ips.map((ip) => formatIp(ip.address.addr)).join(","), network: conf.name });
   return { interfaces: [], ips, routes: ipam.routes, dns };
 }

@@ -69,7 +69,13 @@ export interface LeaseStore {
   lastReservedIp(rangeSetIndex: number): IpAddr | undefined;
   /** Deletes the lease of `ip`; a missing lease is fine. */
   release(ip: IpAddr): void;
-  /** Removes leftovers of interrupted writes (temp files); returns how many. */
+  /**
+   * Optional: prepares `count` reservations for `owner` before the lock is taken, so slow work (writing and
+   * fsync'ing the lease content) stays out of the critical section. `unstage` drops what was not used.
+   */
+  stage?(owner: LeaseOwner, count: number): void;
+  unstage?(): void;
+  /** Removes leftovers of interrupted writes (temp files of dead processes); returns how many. */
   sweepTemporaries(): number;
   /** Lease IPs without taking the lock (may be slightly stale): for STATUS counts. */
   snapshot(): IpAddr[];
