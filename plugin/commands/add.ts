@@ -103,11 +103,12 @@ const isEmptyDns = (d: Dns): boolean =>
   !d.nameservers?.length && !d.domain && !d.search?.length && !d.options?.length;
 
 /** The reference waits for the host veth to be UP before answering: the pod must not race a dead port. */
-async function waitOperUp(host: NsHandle, index: number, name: string): Promise<void> {
+async function waitOperUp(host: NsHandle, index: number, name: string): Promise<number> {
+  const started = performance.now();
   for (const delay of [0, 5, 20, 50, 100, 250, 500, 1000]) {
     if (delay > 0) await sleep(delay);
     const link = host.rtnl.linkFindByIndex(index);
-    if (link?.operstate === IF_OPER_UP) return;
+    if (link?.operstate === IF_OPER_UP) return performance.now() - started;
   }
   throw new CniError(CNI_ERROR_CODE.KERNEL_OPERATION_FAILED, `bridge port in error state: ${q(name)} did not come up within 2 s`);
 }
@@ -160,7 +161,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
     }
     setLoopbackUp(container);
     if (isGateway) ensureGatewayAddrs(host, bridge, gatewayNets(ips), br.forceAddress);
-    if (!br.disableContainerInterface) await waitOperUp(host, hostVeth.index, hostVeth.name);
+    const waitedMs = br.disableContainerInterface ? 0 : await waitOperUp(host, hostVeth.index, hostVeth.name);
 
     // Re-read: the bridge MAC may have changed when the first port joined, then been pinned.
     const bridgeNow = host.rtnl.linkGetByIndex(bridge.index);
@@ -179,6 +180,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
       hostVeth: hostNow.name,
       ips: ips.length,
       chained: prevCount > 0,
+      portWaitMs: Math.round(waitedMs),
     });
     return mergeResult(conf.prevResult, ours);
   } catch (err) {
