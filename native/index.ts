@@ -22,6 +22,8 @@ export type {
 } from "./api.js";
 
 export { SysError, errnoName, isErrno } from "./ffi/sys-error.js";
+/** Loads koffi and binds libc now (normally lazy, on the first call): to fail early or to measure start-up. */
+export { preload as preloadNative } from "./ffi/libc.js";
 export { NetlinkError } from "./netlink/netlink-error.js";
 export { openRtnl } from "./rtnl/rtnl.js";
 export { NetnsNotFoundError, NotNetnsError, currentNetns, openNetns, withNetnsSync } from "./netns.js";

@@ -214,6 +214,11 @@ export function gettid(): number {
   return asNumber(fn("int gettid()")());
 }
 
+/** Loads koffi and binds libc now instead of on the first call (start-up measurements, failing early). */
+export function preload(): void {
+  fn("int getpid()")();
+}
+
 /** True once koffi has been loaded (for tests and the bench: loading is lazy). */
 export function isLoaded(): boolean {
   return koffi !== undefined;
