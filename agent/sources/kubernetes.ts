@@ -25,6 +25,8 @@ export interface WatchStats {
   watchesStarted: number;
   watchEvents: number;
   apiErrors: number;
+  /** Streams that ended at once without an event (throttled like errors, but not counted as one). */
+  shortWatches: number;
 }
 
 export interface KubernetesSourceOptions {
@@ -54,7 +56,7 @@ export function createKubernetesSource(options: KubernetesSourceOptions): Kubern
   const sleep = options.sleep ?? abortableSleep;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  const stats: WatchStats = { lists: 0, relists: 0, watchesStarted: 0, watchEvents: 0, apiErrors: 0 };
+  const stats: WatchStats = { lists: 0, relists: 0, watchesStarted: 0, watchEvents: 0, apiErrors: 0, shortWatches: 0 };
   let cidrs: PodCidrs | undefined;
   let invalid: Error | undefined;
   let markSynced: () => void = () => undefined;
@@ -94,6 +96,13 @@ export function createKubernetesSource(options: KubernetesSourceOptions): Kubern
       stats.apiErrors++;
       const delay = backoffDelay(failures, backoff, random);
       log.warn(`Kubernetes API ${what} failed: retrying`, { node: nodeName, error: err, retryInMs: delay, attempt: failures });
+      await sleep(delay, signal);
+    };
+    const throttle = async (): Promise<void> => {
+      failures++;
+      stats.shortWatches++;
+      const delay = backoffDelay(failures, backoff, random);
+      log.debug("Watch stream closed at once: waiting before resuming", { node: nodeName, retryInMs: delay });
       await sleep(delay, signal);
     };
     while (!signal.aborted) {
@@ -172,7 +181,7 @@ export function createKubernetesSource(options: KubernetesSourceOptions): Kubern
       // The server ended the stream (its timeout, or a restart): resume from rv. A stream that ends at once
       // without a single event must not turn into a tight loop against a struggling server.
       if (events === 0 && now() - started < 1000) {
-        await retry(new Error("Watch stream closed immediately"), "watch");
+        await throttle();
       } else {
         failures = 0;
         log.debug("Watch stream ended: resuming", { node: nodeName, resourceVersion: rv });
