@@ -14,6 +14,7 @@ import {
   readSysctl,
   withNetnsSync,
 } from "../../native/index.js";
+import { openKernelTransport } from "../../native/netlink/socket.js";
 import { KERNEL_SKIP, createNetns } from "../support/netns.js";
 
 function inode(): number {
@@ -132,4 +133,13 @@ t.test("a socket opened in a namespace stays bound to it", { skip: KERNEL_SKIP }
   t.equal(rb.linkFind("only-in-a"), undefined);
   t.equal(b.run("ip", ["link", "show", "only-in-a"]).status, 1, "ip in b does not see it");
   t.equal(a.run("ip", ["link", "show", "only-in-a"]).status, 0, "ip in a does");
+});
+
+t.test("the thread comes home when opening the socket inside the namespace fails", { skip: KERNEL_SKIP }, async (t) => {
+  const ns = createNetns(t);
+  const before = inode();
+  // NETLINK protocol 31 does not exist: socket() fails while the thread is inside `ns`.
+  const err = t.throws(() => withNetnsSync(ns.path, () => openKernelTransport(31, { timeoutMs: 1000 })));
+  t.match(err, { syscall: "socket" });
+  t.equal(inode(), before);
 });
