@@ -18,23 +18,45 @@ interface KoffiLibrary {
 
 type Require = (id: string) => unknown;
 
-function nodeRequire(): Require {
-  // The production bundle is CommonJS: `require` resolves from dist/ to the node_modules beside it.
-  if (typeof require === "function") return require;
-  // As ES modules (tests, ts loader) there is no `require` and `import.meta` is off limits (the code is also
-  // bundled to CJS): resolve from the entry script, then from the working directory. node:module is fetched
-  // only here, so the CJS bundle never loads it (it drags in the ESM loader: ~0.4 ms).
-  const { createRequire } = process.getBuiltinModule("node:module");
-  const cwdBase = `${process.cwd()}/index.js`;
-  const fromMain = createRequire(process.argv[1] ?? cwdBase);
-  const fromCwd = createRequire(cwdBase);
-  return (id) => {
-    try {
-      return fromMain(id);
-    } catch {
-      return fromCwd(id);
+/**
+ * The ways to `require` koffi, tried in order. The production bundle is CommonJS: its own `require` resolves
+ * from dist/ to the node_modules beside it. As ES modules (tests, ts loader) there is no `require` and
+ * `import.meta` is off limits (the code is also bundled to CJS), and a single-executable build's `require`
+ * only knows builtins: resolve from the entry script, the executable and the working directory instead.
+ * node:module is fetched only then, so the CJS bundle never loads it (it drags in the ESM loader: ~0.4 ms).
+ */
+function requirers(): Require[] {
+  const out: Require[] = [];
+  if (typeof require === "function") out.push(require);
+  let extra: Require[] | undefined;
+  const more = (): Require[] => {
+    if (extra === undefined) {
+      const { createRequire } = process.getBuiltinModule("node:module");
+      const bases = [process.argv[1], process.execPath, `${process.cwd()}/index.js`].filter((b): b is string => b !== undefined);
+      extra = bases.map((b) => createRequire(b));
     }
+    return extra;
   };
+  // Lazily: the fallbacks cost nothing unless the first way fails.
+  for (let i = 0; i < 3; i++) out.push((id) => {
+    const r = more()[i];
+    if (r === undefined) throw new Error(`Cannot find module ${id}`);
+    return r(id);
+  });
+  return out;
+}
+
+/** requires `id` with the first way that works. @throws the first way's error when none does */
+function requireAny(ways: readonly Require[], id: string): unknown {
+  let first: unknown;
+  for (const req of ways) {
+    try {
+      return req(id);
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  throw first;
 }
 
 function isKoffi(value: unknown): value is KoffiModule {
@@ -50,19 +72,19 @@ function isKoffi(value: unknown): value is KoffiModule {
  * then musl), and fall back to the official entry point whenever that does not give a working module.
  */
 function loadKoffi(): KoffiModule {
-  const req = nodeRequire();
+  const ways = requirers();
   if (process.platform === "linux") {
     const pkg = `@koromix/koffi-linux-${process.arch}`;
     for (const dir of [`linux_${process.arch}`, `musl_${process.arch}`]) {
       try {
-        const native = req(`${pkg}/${dir}/koffi.node`);
+        const native = requireAny(ways, `${pkg}/${dir}/koffi.node`);
         if (isKoffi(native)) return native;
       } catch {
         // Not installed, or the wrong libc: try the next one, then koffi's own loader.
       }
     }
   }
-  const mod = req("koffi");
+  const mod = requireAny(ways, "koffi");
   const k = typeof mod === "object" && mod !== null && "default" in mod ? (mod as { default: unknown }).default : mod;
   if (!isKoffi(k)) throw new Error("koffi did not load: its module has no load()/errno()");
   return k;
