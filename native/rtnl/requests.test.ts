@@ -12,6 +12,7 @@ import {
   linkGetByIndexRequest,
   linkGetRequest,
   linkListRequest,
+  linkSetAliasRequest,
   linkSetHairpinRequest,
   linkSetMacRequest,
   linkSetMasterRequest,
@@ -131,6 +132,19 @@ const IFINFO_ZERO = "00 00 0000 00000000 00000000 00000000";
     "linkSetNetns 5 fd 7",
     linkSetNetnsRequest(5, 7),
     "28000000 1300 0500 00000000 00000000 | 00 00 0000 05000000 00000000 00000000 | 0800 1c00 07000000",
+  );
+  golden(
+    g,
+    'linkSetAlias 5 "kubenet:c1:eth0"',
+    linkSetAliasRequest(5, "kubenet:c1:eth0"),
+    // IFLA_IFALIAS (20): 15 characters + NUL = 16 bytes, nla_len 20, no padding
+    "34000000 1300 0500 00000000 00000000 | 00 00 0000 05000000 00000000 00000000 | 1400 1400 6b7562656e65743a63313a657468 3000",
+  );
+  golden(
+    g,
+    'linkSetAlias 5 "" (removes it)',
+    linkSetAliasRequest(5, ""),
+    "28000000 1300 0500 00000000 00000000 | 00 00 0000 05000000 00000000 00000000 | 0500 1400 00 000000",
   );
   golden(g, "linkDel 5", linkDelRequest(5), "20000000 1100 0500 00000000 00000000 | 00 00 0000 05000000 00000000 00000000");
   golden(
@@ -283,6 +297,7 @@ t.test("requests validate their input", async (t) => {
   t.throws(() => linkAddBridgeRequest({ name: "a/b" }), RangeError);
   t.throws(() => linkAddBridgeRequest({ name: "br0", mac: "zz:00:00:00:00:00" }), SyntaxError);
   t.throws(() => linkSetUpRequest(0, true), RangeError);
+  t.throws(() => linkSetAliasRequest(5, "x".repeat(256)), RangeError);
   t.throws(() => routeAddRequest({}), RangeError);
   t.throws(() => routeAddRequest({ dst: parseCidr("10.0.0.0/8"), gateway: parseIp("fe80::1") }), RangeError);
 });

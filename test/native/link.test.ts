@@ -191,6 +191,21 @@ t.test("set up/down, master/nomaster, MTU, name, MAC, promisc", { skip: KERNEL_S
   t.ok(isErrno(t.throws(() => rtnl.linkSetName(v.index, "br0")), "EEXIST"));
 });
 
+t.test("alias: set, read back, remove", { skip: KERNEL_SKIP }, async (t) => {
+  const ns = createNetns(t);
+  const rtnl = openRtnl({ netnsPath: ns.path });
+  t.teardown(() => rtnl.close());
+  const v = rtnl.linkAddVeth({ name: "va0", peerName: "va0p" });
+  t.equal(v.alias, undefined);
+  rtnl.linkSetAlias(v.index, "kubenet:0123abcd:eth0");
+  t.equal(rtnl.linkGet("va0").alias, "kubenet:0123abcd:eth0");
+  t.equal(rtnl.linkList().find((l) => l.name === "va0")?.alias, "kubenet:0123abcd:eth0");
+  t.equal(ipLink(ns, "va0")?.ifalias, "kubenet:0123abcd:eth0");
+  rtnl.linkSetAlias(v.index, "");
+  t.equal(rtnl.linkGet("va0").alias, undefined);
+  t.equal(ipLink(ns, "va0")?.ifalias, undefined);
+});
+
 t.test("hairpin on a bridge port: set via AF_BRIDGE, reported by the plain link dump", { skip: KERNEL_SKIP }, async (t) => {
   const ns = createNetns(t);
   const rtnl = openRtnl({ netnsPath: ns.path });

@@ -12,6 +12,7 @@ export interface IpLink {
   link: string | undefined;
   link_netnsid: number | undefined;
   promiscuity: number | undefined;
+  ifalias: string | undefined;
   linkinfo: { info_kind?: string; info_slave_kind?: string; info_slave_data?: { hairpin?: boolean } } | undefined;
 }
 
