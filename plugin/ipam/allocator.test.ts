@@ -25,6 +25,10 @@ export class MemoryStore implements LeaseStore {
     const v = this.files.get(`last_reserved_ip.${idx}`);
     return v === undefined ? undefined : parseIp(v);
   }
+  restoreLastReserved(idx: number, previous: IpAddr | undefined): void {
+    if (previous === undefined) this.files.delete(`last_reserved_ip.${idx}`);
+    else this.files.set(`last_reserved_ip.${idx}`, formatIp(previous));
+  }
   release(ip: IpAddr): void {
     this.files.delete(formatIp(ip));
   }

@@ -224,6 +224,11 @@ export class DiskStore implements LeaseStore {
     }
   }
 
+  restoreLastReserved(rangeSetIndex: number, previous: IpAddr | undefined): void {
+    if (previous !== undefined) this.writeLastReserved(previous, rangeSetIndex);
+    else unlinkQuietly(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeSetIndex}`));
+  }
+
   release(ip: IpAddr): void {
     const path = join(this.dir, formatIp(ip));
     try {

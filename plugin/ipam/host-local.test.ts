@@ -70,6 +70,7 @@ t.test("a later range set failing releases the earlier ones", async (t) => {
   throwsCni(t, () => add(c, "c"), 100, /failed to allocate for range 1: no IP addresses available in range set 1 \(fd00::1-fd00::3\)/);
   t.same(readdirSync(join(d, "net1")).filter((n) => /^10\./.test(n)).sort(), ["10.1.2.2", "10.1.2.3"], "c's IPv4 lease was given back");
   t.notOk(readdirSync(join(d, "net1")).some((n) => n.startsWith(".")), "no temp files left");
+  t.equal(readFileSync(join(d, "net1", "last_reserved_ip.0"), "utf8"), "10.1.2.3", "round robin position restored");
 });
 
 t.test("requested IPs: CNI_ARGS IP=, args.cni.ips, runtimeConfig.ips", async (t) => {

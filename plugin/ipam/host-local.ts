@@ -66,6 +66,14 @@ export function hostLocalAdd(call: HostLocalCall): Result {
   const dns = ipam.resolvConf ? readResolvConf(ipam.resolvConf) : {};
   const store = call.store ?? storeFor(conf, ipam);
   const pending = requestedIps(conf, call.cniArgs);
+  // A requested IP outside every range set fails before anything is touched.
+  const homeless = pending.filter((ip) => !ipam.ranges.some((set) => rangeFor(set, ip)));
+  if (homeless.length > 0) {
+    throw new CniError(
+      CNI_ERROR_CODE.REQUESTED_IP_UNAVAILABLE,
+      `failed to allocate all requested IPs: ${homeless.map(formatIp).join(" ")} (not in any configured range set: ${ipam.ranges.map(formatRangeSet).join("; ")})`,
+    );
+  }
   // Lease content is written and fsync'd before the lock; inside it only link() and rename() happen.
   store.stage?.(owner, ipam.ranges.length);
   let ips: IpConfig[];
@@ -73,6 +81,7 @@ export function hostLocalAdd(call: HostLocalCall): Result {
     ips = store.withLock(() => {
       store.sweepTemporaries();
       const leases = store.leases();
+      const lastBefore = ipam.ranges.map((_, idx) => store.lastReservedIp(idx));
       const got: IpConfig[] = [];
       try {
         ipam.ranges.forEach((set, idx) => {
@@ -94,6 +103,7 @@ export function hostLocalAdd(call: HostLocalCall): Result {
       } catch (e) {
         // All or nothing: give back what this call reserved (only that: older leases are not ours to drop).
         for (const ip of got) store.release(ip.address.addr);
+        got.forEach((_, idx) => store.restoreLastReserved(idx, lastBefore[idx]));
         throw e;
       }
       return got;

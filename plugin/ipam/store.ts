@@ -67,6 +67,8 @@ export interface LeaseStore {
   reserve(owner: LeaseOwner, ip: IpAddr, rangeSetIndex: number): boolean;
   /** The last reserved IP of a range set, when recorded and parseable. */
   lastReservedIp(rangeSetIndex: number): IpAddr | undefined;
+  /** Puts last_reserved_ip.<rangeSetIndex> back as it was (undefined = absent): rollback of a failed ADD. */
+  restoreLastReserved(rangeSetIndex: number, previous: IpAddr | undefined): void;
   /** Deletes the lease of `ip`; a missing lease is fine. */
   release(ip: IpAddr): void;
   /**

@@ -31,13 +31,13 @@ export interface PluginRun {
 export interface PluginInvocation {
   /** CNI_COMMAND (set unless `omitCommand`). */
   readonly command: string;
-  readonly containerId?: string;
-  readonly netns?: string;
-  readonly ifName?: string;
+  readonly containerId?: string | undefined;
+  readonly netns?: string | undefined;
+  readonly ifName?: string | undefined;
   /** CNI_ARGS */
-  readonly args?: string;
+  readonly args?: string | undefined;
   /** CNI_PATH */
-  readonly path?: string;
+  readonly path?: string | undefined;
   /** object -> JSON.stringify; string/Buffer passed verbatim; undefined -> empty stdin. */
   readonly config?: unknown;
   /** Extra/overriding variables (a value of "" still sets the variable). */
