@@ -235,6 +235,8 @@ export async function skelMain(io: SkelIo): Promise<number> {
     const containerId = io.env["CNI_CONTAINERID"] ?? "";
     const ifName = io.env["CNI_IFNAME"] ?? "";
     const attachment = cmd === "ADD" || cmd === "DEL" || cmd === "CHECK";
+    const who = attachment ? ` ${containerId.slice(0, 12)}/${ifName}` : "";
+    log.setPrefix(`${invoked} ${cmd}${who}: `);
     if (attachment) {
       checkContainerId(containerId);
       checkIfName(ifName);
@@ -242,7 +244,7 @@ export async function skelMain(io: SkelIo): Promise<number> {
     const conf: NetConf = parseNetConf(stdin, invoked, { lenientIpam: cmd === "DEL" });
     errorVersion = conf.cniVersion;
     log.setLogFile(conf.logFile);
-    log.setPrefix(`${conf.plugin} ${cmd}${attachment ? ` ${containerId.slice(0, 12)}/${ifName}` : ""}: `);
+    log.setPrefix(`${conf.plugin} ${cmd}${who}: `);
 
     const min = MIN_VERSION[cmd];
     if (min !== undefined && !cniVersionAtLeast(conf.cniVersion, min)) {
