@@ -91,15 +91,11 @@ function run(call: DelegateCall): string {
     if (typeof o.code === "number" && Number.isInteger(o.code) && o.code > 0) {
       const msg = typeof o.msg === "string" ? o.msg : "failed";
       // The delegate's code is the truth (e.g. 11 try again); the message says who failed.
-      return propagate(new CniError(o.code, `IPAM plugin ${q(call.type)}: ${msg}`, { details: typeof o.details === "string" ? o.details : undefined }));
+      throw new CniError(o.code, `IPAM plugin ${q(call.type)}: ${msg}`, { details: typeof o.details === "string" ? o.details : undefined });
     }
   }
   const how = r.signal ? `was killed by ${r.signal}${r.signal === "SIGKILL" ? ` (timeout ${DELEGATE_TIMEOUT_MS} ms?)` : ""}` : `exited with status ${r.status}`;
   throw failed(call, `${how} without a CNI error on stdout`, stdout.trim() === "" ? undefined : stdout.trim().slice(0, 2000));
-}
-
-function propagate(e: CniError): never {
-  throw e;
 }
 
 export function delegateAdd(call: Omit<DelegateCall, "command">): Result {
