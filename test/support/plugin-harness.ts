@@ -73,7 +73,11 @@ function stdinOf(config: unknown): Buffer {
 
 function argvOf(inv: PluginInvocation): [string, string[]] {
   const bin = inv.bin ?? KUBENET_BIN;
-  return inv.host ? ["nsenter", [`--net=${inv.host.path}`, "--", bin]] : [bin, []];
+  // tap's processinfo re-injects NODE_OPTIONS (its --import hook) into every child's environment, whatever
+  // `env` we pass to spawn, which would load tap's hook into the plugin (and triple its start-up time).
+  // `env -i` drops it again right before the plugin starts: it sees exactly what a runtime passes.
+  const envArgs = ["-i", ...Object.entries(pluginEnv(inv)).map(([k, v]) => `${k}=${v}`), bin];
+  return inv.host ? ["nsenter", [`--net=${inv.host.path}`, "--", "env", ...envArgs]] : ["env", envArgs];
 }
 
 function parseJson(text: string): unknown {
