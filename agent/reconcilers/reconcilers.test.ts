@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
+import { parseNetConf } from "../../core/cni/netconf.js";
 import { formatCidr, parseCidr, type IpNet } from "../../core/ip.js";
 import type { Addr, Link } from "../../native/index.js";
 import { planBridge, syncBridge, type BridgeRtnl } from "./bridge.js";
@@ -59,6 +60,19 @@ t.test("renderConflist: the kubenet config the plugin expects (single and dual-s
   };
   t.same(dual.plugins[0]?.ipam.ranges, [[{ subnet: "10.1.2.0/24", gateway: "10.1.2.1" }], [{ subnet: "fd00:1:2::/64", gateway: "fd00:1:2::1" }]]);
   t.same(dual.plugins[0]?.ipam.routes, [{ dst: "0.0.0.0/0" }, { dst: "::/0" }]);
+});
+
+t.test("renderConflist: the plugin's own config parser accepts it, with the bridge semantics the agent relies on", async (t) => {
+  for (const cniVersion of ["1.0.0", "1.1.0"]) {
+    const list = JSON.parse(
+      renderConflist({ podCidrs: [parseCidr("10.244.1.0/24"), parseCidr("fd00:10:244:1::/64")], bridge: "cbr0", mtu: 1460, ipamDataDir: "/var/lib/cni/networks", cniVersion }),
+    ) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
+    // A runtime hands each plugin of the list {cniVersion, name} plus the plugin's own keys.
+    const conf = parseNetConf(JSON.stringify({ cniVersion: list.cniVersion, name: list.name, ...list.plugins[0] }), "kubenet");
+    t.equal(conf.plugin, "kubenet");
+    t.match(conf.bridge, { bridge: "cbr0", isGateway: true, isDefaultGateway: true, forceAddress: true, hairpinMode: true, mtu: 1460 });
+    t.equal(conf.ipam?.type, "host-local");
+  }
 });
 
 t.test("syncConflist: atomic write only on change, shadowing files reported, others untouched", async (t) => {

@@ -158,3 +158,32 @@ t.test("cleanup removes the jump, the chain and the conflist; leaves others' rul
   t.same(JSON.parse(again.stdout), { removed: [], errors: [] }, "idempotent");
   t.same(natTable(ns, { mode: "legacy" }).chains, [], "no legacy nat table created by the search");
 });
+
+t.test("--pod-cidr-file: a moved dual-stack PodCIDR moves cbr0's gateways (v4 and v6) and MTU, then the conflist", { skip: KERNEL_SKIP }, async (t) => {
+  const { ns, dir } = prepare(t);
+  const file = join(dir, "podcidr");
+  writeFileSync(file, '{"podCIDRs": ["10.244.1.0/24", "fd00:10:244:1::/64"]}');
+  // A bridge left from the old PodCIDR (node re-joined with a new range), with a foreign MTU.
+  ns.exec("ip", ["link", "add", "cbr0", "mtu", "1500", "type", "bridge"]);
+  ns.exec("ip", ["addr", "add", "10.244.1.1/24", "dev", "cbr0"]);
+  ns.exec("ip", ["addr", "add", "fd00:10:244:1::1/64", "dev", "cbr0", "nodad"]);
+  ns.exec("ip", ["link", "set", "cbr0", "up"]);
+  const agent = startAgent(t, ns, ["--pod-cidr-file", file, "--cni-conf-dir", join(dir, "net.d"), "--masq-config", "", "--mtu", "1450", "--resync-interval", "200ms"]);
+  await waitFor("first sync", () => agent.healthz().status === 200);
+  const globalAddrs = (): string[] =>
+    ((ns.ipJson(["addr", "show", "dev", "cbr0"]) as { addr_info: { local: string; prefixlen: number; scope: string }[] }[])[0]?.addr_info ?? [])
+      .filter((a) => a.scope === "global")
+      .map((a) => `${a.local}/${a.prefixlen}`)
+      .sort();
+  t.same(globalAddrs(), ["10.244.1.1/24", "fd00:10:244:1::1/64"], "matching addresses kept");
+  t.equal((ns.ipJson(["link", "show", "dev", "cbr0"]) as { mtu: number }[])[0]?.mtu, 1450, "--mtu applied to the existing bridge");
+  writeFileSync(file, "10.244.2.0/24,fd00:10:244:2::/64\n");
+  await waitFor("bridge moved", () => globalAddrs().join() === "10.244.2.1/24,fd00:10:244:2::1/64");
+  await waitFor("conflist follows", () => readFileSync(join(dir, "net.d", "05-kubenet.conflist"), "utf8").includes('"subnet": "fd00:10:244:2::/64"'));
+  t.equal(agent.metric("kubenet_agent_bridge_changes_total"), 5, "mtu + 2 removed + 2 added");
+  t.same(
+    natTable(ns, { family: 6 }).rules.filter((r) => r.includes("-j KUBENET-MASQ")).map((r) => r.split(" ")[3]),
+    ["fd00:10:244:2::/64"],
+    "v6 jump follows",
+  );
+});
