@@ -2,6 +2,7 @@
 // the same environment (CNI_COMMAND set to the operation) and the complete same stdin; its stderr goes to
 // ours; its stdout is a Result (ADD) or an error JSON whose code we keep. Synchronous (spawnSync).
 
+import type * as ChildProcess from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import type { NetConf } from "../../core/cni/netconf.js";
 import { decodeVersionedResult, type Result } from "../../core/cni/result.js";
 import type { PluginContext } from "../types.js";
 
-type ChildProcessModule = typeof import("node:child_process");
+type ChildProcessModule = typeof ChildProcess;
 let childProcess: ChildProcessModule | undefined;
 
 /**
