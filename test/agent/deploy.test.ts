@@ -1,0 +1,68 @@
+// deploy/kubenet.yaml checked against the code it configures: the agent's args parse, the ConfigMap's
+// masquerade config parses, and the install-cni script installs atomically (run here on a temp dir).
+// No root needed.
+
+import { execFileSync } from "node:child_process";
+import { lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import t from "tap";
+import { parseCli } from "../../agent/cli.js";
+import { parseMasqConfig } from "../../agent/masq/ip-masq-config.js";
+import { REPO_ROOT } from "../support/plugin-harness.js";
+import { tempDir } from "./agent-harness.js";
+
+const manifest = readFileSync(join(REPO_ROOT, "deploy", "kubenet.yaml"), "utf8");
+
+/** The lines of a YAML block scalar (`key: |`) at the given key indentation. */
+function blockScalar(key: string, indent: number): string {
+  const lines = manifest.split("\n");
+  const start = lines.findIndex((l) => l === `${" ".repeat(indent)}${key}: |`);
+  if (start < 0) throw new Error(`no block ${key}`);
+  const body: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (l.trim() !== "" && l.length - l.trimStart().length <= indent) break;
+    body.push(l.slice(indent + 2));
+  }
+  return `${body.join("\n").trimEnd()}\n`;
+}
+
+t.test("deploy: the ConfigMap's ip-masq-agent config parses", async (t) => {
+  const cfg = parseMasqConfig(blockScalar("config", 2));
+  t.same(cfg, { nonMasqueradeCidrs: undefined, masqLinkLocal: false, masqLinkLocalIpv6: false, resyncIntervalMs: 60_000 });
+});
+
+t.test("deploy: the agent's args parse (with the downward-API and env values substituted)", async (t) => {
+  const args = [...manifest.matchAll(/^ {12}- (run|--[a-z-]+=.*)$/gm)].map((m) => (m[1] ?? "").replace("$(NODE_NAME)", "node-1").replace("$(CLUSTER_CIDR)", "10.244.0.0/16"));
+  t.equal(args[0], "run");
+  const cmd = parseCli(args, { nodeName: undefined, hostname: "x" });
+  if (cmd.kind !== "run") throw new Error("expected run");
+  t.same(cmd.config.source, { kind: "kubernetes", kubeconfig: undefined, nodeName: "node-1" }, "in-cluster config, node from the downward API");
+  t.same(cmd.config.listen, { host: "127.0.0.1", port: 9970 });
+  t.equal(cmd.config.masqConfigPath, "/etc/config/ip-masq-agent");
+  t.match(manifest, /port: 9970, path: \/healthz/);
+});
+
+t.test("deploy: install-cni installs the executable and the alias names atomically and idempotently", async (t) => {
+  const root = tempDir(t);
+  mkdirSync(join(root, "src"));
+  mkdirSync(join(root, "bin"));
+  writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho v1\n");
+  writeFileSync(join(root, "bin", "bridge"), "distro bridge");
+  const lines = manifest.split("\n");
+  const start = lines.findIndex((l) => l.trim() === "- -ec") + 1;
+  const body: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (!l.startsWith("              ") && l.trim() !== "") break;
+    body.push(l.slice(14));
+  }
+  const sh = body.join("\n").replaceAll("/host/opt/cni/bin", join(root, "bin")).replaceAll("/opt/kubenet/bin/kubenet", join(root, "src", "kubenet"));
+  const run = (aliases: string): string => execFileSync("sh", ["-ec", sh], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", INSTALL_ALIASES: aliases }, encoding: "utf8" });
+  t.match(run("loopback bridge host-local"), /installed kubenet/);
+  writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho v2\n");
+  run("loopback bridge host-local");
+  t.same(readdirSync(join(root, "bin")).sort(), ["bridge", "host-local", "kubenet", "loopback"], "no temp files left");
+  t.equal(readFileSync(join(root, "bin", "kubenet"), "utf8"), "#!/bin/sh\necho v2\n", "updated in place");
+  t.equal(lstatSync(join(root, "bin", "kubenet")).mode & 0o777, 0o755);
+  for (const alias of ["loopback", "bridge", "host-local"]) t.equal(readlinkSync(join(root, "bin", alias)), "kubenet", `${alias} -> kubenet`);
+  t.equal(execFileSync(join(root, "bin", "loopback"), { encoding: "utf8" }), "v2\n");
+});
