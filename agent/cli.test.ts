@@ -79,6 +79,28 @@ t.test("parseCli: usage errors quote the flag and the value", async (t) => {
   t.same(parseListen("0.0.0.0:1"), { host: "0.0.0.0", port: 1 });
 });
 
+t.test("parseCli: --config file gives flags (PodCIDR and cluster CIDR for the static mode); the command line wins", async (t) => {
+  const files: Record<string, string> = {
+    "/c.json": JSON.stringify({ "static-pod-cidr": "10.244.1.0/24", "cluster-cidr": ["10.244.0.0/16", "fd00::/48"], "resync-interval": "5s", once: true, mtu: 1400 }),
+    "/bad.json": JSON.stringify({ "no-such-flag": 1 }),
+  };
+  const withFiles = { ...env, readFile: (p: string): string => {
+    const f = files[p];
+    if (f === undefined) throw new Error("ENOENT");
+    return f;
+  } };
+  const cmd = parseCli(["run", "--config", "/c.json", "--resync-interval", "1s"], withFiles);
+  if (cmd.kind !== "run") throw new Error("expected run");
+  t.equal(cmd.once, true);
+  t.same(cmd.config.source.kind === "static" && cmd.config.source.podCidrs.map(formatCidr), ["10.244.1.0/24"]);
+  t.same(cmd.config.clusterCidrs.map(formatCidr), ["10.244.0.0/16", "fd00::/48"]);
+  t.equal(cmd.config.resyncIntervalMs, 1000, "flag wins over the file");
+  t.equal(cmd.config.mtu, 1400);
+  t.throws(() => parseCli(["run", "--config", "/bad.json"], withFiles), /Invalid key "no-such-flag"/);
+  t.throws(() => parseCli(["run", "--config", "/missing.json"], withFiles), /Cannot read --config "\/missing.json": ENOENT/);
+  t.throws(() => parseCli(["run", "--config", "/c.json"], env), /--config is not available/);
+});
+
 t.test("parsePodCidrFile: JSON, text, empty", async (t) => {
   t.same(parsePodCidrFile('{"podCIDRs":["10.1.0.0/24","fd00::/64"]}', "f")?.map(formatCidr), ["10.1.0.0/24", "fd00::/64"]);
   t.same(parsePodCidrFile("# comment\n10.1.0.0/24\n", "f")?.map(formatCidr), ["10.1.0.0/24"]);

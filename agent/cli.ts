@@ -30,6 +30,7 @@ PodCIDR source (one of):
   --node-name NAME                 the Node to watch (default: $NODE_NAME, else the hostname)
 
 Flags:
+  --config PATH                    JSON object of flag names and values (command-line flags win)
   --cluster-cidr CIDR[,CIDR]       cluster pod range(s): not masqueraded by default (default: the PodCIDR)
   --cni-conf-dir DIR               (default ${DEFAULTS.cniConfDir})
   --cni-conf-name NAME             (default ${DEFAULTS.cniConfName}; should sort first in the directory)
@@ -49,7 +50,7 @@ Flags:
 `;
 
 const VALUE_FLAGS = new Set([
-  "static-pod-cidr", "pod-cidr-file", "kubeconfig", "node-name", "cluster-cidr", "cni-conf-dir", "cni-conf-name",
+  "config", "static-pod-cidr", "pod-cidr-file", "kubeconfig", "node-name", "cluster-cidr", "cni-conf-dir", "cni-conf-name",
   "cni-version", "ipam-data-dir", "bridge", "mtu", "masq-config", "masq-chain", "iptables-mode", "random-fully",
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level",
 ]);
@@ -58,6 +59,8 @@ const BOOL_FLAGS = new Set(["once", "help"]);
 export interface CliEnv {
   readonly nodeName: string | undefined; // $NODE_NAME
   readonly hostname: string;
+  /** Reads a --config file (main.ts passes fs.readFileSync); absent = --config is refused. */
+  readonly readFile?: (path: string) => string;
 }
 
 export function parseCli(argv: readonly string[], env: CliEnv): Command {
@@ -66,6 +69,8 @@ export function parseCli(argv: readonly string[], env: CliEnv): Command {
   if (verb !== "run" && verb !== "cleanup") throw new UsageError(`Unknown command ${JSON.stringify(verb)}: expected "run" or "cleanup"`);
   const flags = parseFlags(rest);
   if (flags.has("help")) return { kind: "help" };
+  const file = flags.get("config");
+  if (file !== undefined) mergeConfigFile(flags, file, env);
   const common = buildCommonConfig(flags);
   if (verb === "cleanup") {
     if (flags.has("once")) throw new UsageError("--once only applies to run");
@@ -96,6 +101,38 @@ function parseFlags(args: readonly string[]): Map<string, string> {
     }
   }
   return flags;
+}
+
+/**
+ * --config FILE: a JSON object whose keys are flag names without "--" ({"static-pod-cidr": "10.244.1.0/24",
+ * "cluster-cidr": ["10.244.0.0/16"], "resync-interval": "10s", "once": true}); flags given on the command
+ * line win. Lists become comma-separated values.
+ */
+function mergeConfigFile(flags: Map<string, string>, path: string, env: CliEnv): void {
+  if (env.readFile === undefined) throw new UsageError("--config is not available here");
+  let doc: unknown;
+  try {
+    doc = JSON.parse(env.readFile(path));
+  } catch (cause) {
+    throw new UsageError(`Cannot read --config ${JSON.stringify(path)}: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UsageError(`Invalid --config ${JSON.stringify(path)}: expected a JSON object of flag names`);
+  for (const [name, value] of Object.entries(doc)) {
+    if (name === "config" || !(VALUE_FLAGS.has(name) || name === "once")) {
+      throw new UsageError(`Invalid key ${JSON.stringify(name)} in --config ${JSON.stringify(path)}: expected a flag name such as "static-pod-cidr"`);
+    }
+    if (flags.has(name)) continue;
+    if (name === "once") {
+      if (value !== true && value !== false) throw new UsageError(`Invalid "once" in --config ${JSON.stringify(path)}: expected true or false`);
+      if (value) flags.set(name, "true");
+    } else if (typeof value === "string" || typeof value === "number") {
+      flags.set(name, String(value));
+    } else if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
+      flags.set(name, value.join(","));
+    } else {
+      throw new UsageError(`Invalid ${JSON.stringify(name)} in --config ${JSON.stringify(path)}: expected a string, a number or a list of strings`);
+    }
+  }
 }
 
 function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "source"> {

@@ -2,6 +2,7 @@
 // signals, exit codes). Everything it calls takes these as parameters.
 // Exit codes: 0 ok, 1 a sync or cleanup failed, 2 usage error, 3 (--once) no PodCIDR assigned.
 
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { Agent } from "./agent.js";
 import { runCleanup } from "./cleanup.js";
@@ -21,7 +22,7 @@ const ONCE_LIST_TIMEOUT_MS = 30_000;
 async function main(argv: readonly string[]): Promise<number> {
   let command: Command;
   try {
-    command = parseCli(argv, { nodeName: process.env["NODE_NAME"], hostname: hostname() });
+    command = parseCli(argv, { nodeName: process.env["NODE_NAME"], hostname: hostname(), readFile: (p) => readFileSync(p, "utf8") });
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`kubenet-agent: ${err.message}\n\n${USAGE}`);

@@ -53,6 +53,10 @@ export type ErrnoPredicate = (err: unknown, ...codes: readonly string[]) => bool
 export function syncBridge(rtnl: BridgeRtnl, desired: BridgeDesired, isErrno: ErrnoPredicate): BridgeSyncResult {
   const link = rtnl.linkFind(desired.name);
   if (link === undefined) return { present: false, changes: [] };
+  if (link.kind !== "bridge") {
+    // Never "fix" the addresses of someone else's interface that happens to carry the name.
+    throw new Error(`Link ${JSON.stringify(desired.name)} exists but is a ${link.kind ?? "device without a kind"}, not a bridge: rename or remove it`);
+  }
   const plan = planBridge(link, rtnl.addrList({ index: link.index }), desired);
   const changes: string[] = [];
   for (const a of plan.remove) {

@@ -134,6 +134,8 @@ t.test("syncBridge: applies the plan, tolerates EEXIST/EADDRNOTAVAIL races, abse
   t.same(ops, ["del 10.244.9.1/24", "add 10.244.1.1/24", "mtu 1460"]);
   t.same(r, { present: true, changes: ["removed 10.244.9.1/24", "added 10.244.1.1/24", "mtu 1500 -> 1460"] });
   t.same(syncBridge(rtnl, { name: "cbr1", addresses: [], mtu: 1 }, isErrno), { present: false, changes: [] });
+  const notBridge: BridgeRtnl = { ...rtnl, linkFind: () => link("cbr0", 1500, { kind: "veth" }) };
+  t.throws(() => syncBridge(notBridge, { name: "cbr0", addresses: [], mtu: 1500 }, isErrno), { message: /exists but is a veth, not a bridge/ });
   const failing: BridgeRtnl = { ...rtnl, addrList: () => [], addrAdd: () => { throw errno("EPERM"); } };
   t.throws(() => syncBridge(failing, { name: "cbr0", addresses: [parseCidr("10.244.1.1/24")], mtu: 1500 }, isErrno), {
     message: 'Cannot add the gateway address 10.244.1.1/24 to "cbr0"',
