@@ -37,6 +37,8 @@ export const CNI_ERROR_CODE = {
   NOT_A_BRIDGE: 109,
   /** The container network namespace (CNI_NETNS) cannot be opened. */
   NETNS_UNAVAILABLE: 110,
+  /** An iptables/ip6tables tool (ipMasq) could not run or failed. */
+  IPTABLES_FAILED: 111,
   /** Catch-all for a bug: an exception nobody anticipated. Never expected. */
   INTERNAL: 999,
 } as const;

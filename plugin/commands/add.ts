@@ -13,6 +13,7 @@ import { networkOf, nextIp } from "../../core/ip.js";
 import { IF_OPER_UP } from "../../native/index.js";
 import { ensureBridge, ensureGatewayAddrs, gatewayNets } from "../bridge/bridge.js";
 import { configureContainerIface, planRoutes, setLoopbackUp } from "../bridge/container-iface.js";
+import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import { attachHostVeth, createVeth, deleteLinkIfPresent, hostVethAlias, interfaceExistsError } from "../bridge/veth.js";
 import { ipamAdd, ipamDel, type IpamCall } from "../ipam/index.js";
@@ -62,10 +63,10 @@ function validate(req: AddRequest, br: BridgeConf): void {
   if (br.vlan !== 0 || br.vlanTrunk.length > 0) {
     throw new CniError(CNI_ERROR_CODE.UNSUPPORTED_FIELD, `"vlan"/"vlanTrunk" are not supported by this plugin (vlan ${br.vlan})`);
   }
-  if (br.ipMasq) {
+  if (br.ipMasq && br.ipMasqBackend === "nftables") {
     throw new CniError(
       CNI_ERROR_CODE.UNSUPPORTED_FIELD,
-      `"ipMasq": true is not supported: the kubenet agent installs one masquerade rule for the whole PodCIDR; set "ipMasq": false`,
+      `"ipMasqBackend": "nftables" is not supported: remove it (or set "iptables"); the iptables tools on PATH are used, whatever their backend`,
     );
   }
   for (const [key, on] of [["macspoofchk", br.macspoofchk], ["portIsolation", br.portIsolation]] as const) {
@@ -139,6 +140,21 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
       }
     }
 
+    // ipMasq: started now that the addresses are known (the IPAM lock is already released); the iptables
+    // tools run while the netlink work below proceeds, and are awaited before the result.
+    let masq: Promise<void> | undefined;
+    if (br.ipMasq && ipam.ips.length > 0) {
+      const mc = masqContextOf(conf, ctx);
+      const owner = masqOwnerOf(req);
+      const started = setupIpMasq(mc, owner, ipam.ips.map((ip) => ip.address));
+      started.catch(() => undefined); // awaited below; never an unhandled rejection while netlink work runs
+      masq = started;
+      undo.push(`remove the masquerade chain of ${q(req.containerId)}`, async () => {
+        await started.catch(() => undefined);
+        await teardownIpMasq(mc, owner);
+      });
+    }
+
     const pair = createVeth(container, host, { ifName: req.ifName, mtu: br.mtu, mac });
     const podNs = container;
     undo.push(`delete veth ${q(req.ifName)} <-> ${q(pair.hostName)}`, () => {
@@ -162,6 +178,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
     setLoopbackUp(container);
     if (isGateway) ensureGatewayAddrs(host, bridge, gatewayNets(ips), br.forceAddress);
     const waitedMs = br.disableContainerInterface ? 0 : await waitOperUp(host, hostVeth.index, hostVeth.name);
+    await masq;
 
     // Re-read: the bridge MAC may have changed when the first port joined, then been pinned.
     const bridgeNow = host.rtnl.linkGetByIndex(bridge.index);

@@ -1,6 +1,7 @@
 // plugin/commands/check: CNI CHECK for the bridge datapath. Compares the kernel with prevResult (the ADD
 // result the runtime cached) and the config: the lease, the bridge, the pod interface (exists, veth, up,
-// MAC), its addresses and routes, and the host veth (on the bridge, hairpin as configured). The first
+// MAC), its addresses and routes, the host veth (on the bridge, hairpin as configured) and, with ipMasq,
+// the container's masquerade chain and jumps. The first
 // difference is a CniError 105 that names it. Synchronous apart from a delegated IPAM CHECK.
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
@@ -8,6 +9,7 @@ import type { CniInterface, Result } from "../../core/cni/result.js";
 import { formatCidr, netEqual } from "../../core/ip.js";
 import { findBridge } from "../bridge/bridge.js";
 import { describeRoute, routeMatches } from "../bridge/container-iface.js";
+import { checkIpMasq, masqContextOf, masqOwnerOf } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import { aliasOf, hostVethAlias } from "../bridge/veth.js";
 import { ipamCheck } from "../ipam/index.js";
@@ -96,6 +98,10 @@ export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<v
     if (peer.hairpin !== undefined && peer.hairpin !== br.hairpinMode) {
       throw mismatch(`host veth ${q(peer.name)} has hairpin mode ${peer.hairpin ? "on" : "off"}, the config says ${br.hairpinMode ? "on" : "off"}`);
     }
+
+    // ipMasq: the container's chain, its rules and a POSTROUTING jump per pod address.
+    const podIps = prev.ips.filter((i) => i.interface === idx).map((i) => i.address);
+    if (br.ipMasq && podIps.length > 0) await checkIpMasq(masqContextOf(conf, ctx), masqOwnerOf(req), podIps);
   } finally {
     container?.close();
     host.close();

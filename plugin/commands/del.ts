@@ -2,9 +2,11 @@
 // even when an earlier one failed, and whatever is already gone is success: an empty or vanished netns, a
 // missing interface, a missing lease, an absent prevResult, a config whose range changed since ADD, a
 // repeated DEL. Host state is keyed by (containerID, ifname) through the host veth's alias, never by the
-// pod netns, so a leftover host veth is found even when the netns is gone.
+// pod netns, so a leftover host veth is found even when the netns is gone; the ipMasq chain is keyed by
+// (network, containerID) like the reference's.
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { masqContextOf, masqOwnerOf, teardownIpMasq } from "../bridge/ipmasq.js";
 import { findContainerNs, openHostNs, wrapKernelError } from "../bridge/netns.js";
 import { deleteLinkIfPresent, findHostVeths, hostVethAlias } from "../bridge/veth.js";
 import { ipamDel } from "../ipam/index.js";
@@ -22,6 +24,12 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
       errors.push(e);
     }
   };
+
+  // ipMasq: the container's masquerade chain and its jumps, by name (network + container ID): no netns and
+  // no address needed, so this also works after the netns is gone (the reference leaks the chain then).
+  // Started first: the iptables tools run while the netlink and lease steps below proceed.
+  const masq = req.conf.bridge?.ipMasq === true ? teardownIpMasq(masqContextOf(req.conf, ctx), masqOwnerOf(req)) : undefined;
+  masq?.catch(() => undefined); // awaited in step 4; never an unhandled rejection meanwhile
 
   // 1. The pod end, in the pod netns. Deleting it deletes the host end with it.
   let podEndDeleted = false;
@@ -64,6 +72,9 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
   if (req.conf.ipam !== undefined) {
     await step(`could not release the IP lease of ${q(req.containerId)}/${q(req.ifName)}`, () => ipamDel(ipamCallOf(req, ctx)));
   }
+
+  // 4. The masquerade teardown started above.
+  if (masq !== undefined) await step(`could not remove the masquerading of ${q(req.containerId)}`, () => masq);
 
   if (errors.length === 1) throw errors[0] as Error;
   if (errors.length > 1) {

@@ -1,9 +1,11 @@
 // plugin/commands/gc: CNI GC (1.1.0) for the bridge datapath. Releases what belongs to attachments that are
 // not in cni.dev/valid-attachments (skel also accepts the lib's alias cni.dev/attachments): leases (IPAM GC)
-// and host veths on this network's bridge whose alias names an invalid attachment. Keeps going past errors
+// and host veths on this network's bridge whose alias names an invalid attachment, and with ipMasq the
+// masquerade chains of containers that are not valid any more. Keeps going past errors
 // and reports them at the end (spec). The runtime runs no ADD/DEL concurrently with GC.
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { gcIpMasq, masqContextOf } from "../bridge/ipmasq.js";
 import { openHostNs, wrapKernelError } from "../bridge/netns.js";
 import { HOST_VETH_ALIAS_PREFIX, aliasOf, deleteLinkIfPresent, hostVethAlias } from "../bridge/veth.js";
 import { ipamGc } from "../ipam/index.js";
@@ -43,6 +45,17 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
     }
   } finally {
     host.close();
+  }
+
+  // ipMasq: chains (and jumps) of this network's containers that are no longer valid, found by the
+  // comment the reference writes on every rule (`name: "<net>" id: "<cid>"`).
+  if (br.ipMasq) {
+    try {
+      const removed = await gcIpMasq(masqContextOf(req.conf, ctx), req.conf.name, new Set(req.validAttachments.map((a) => a.containerId)));
+      if (removed.length > 0) ctx.log.info("GC: removed masquerade chains of attachments that are no longer valid", { chains: removed });
+    } catch (err) {
+      errors.push(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   if (errors.length === 1) throw errors[0] as Error;
