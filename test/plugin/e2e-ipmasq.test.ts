@@ -416,6 +416,21 @@ t.test("the legacy backend: the tools on PATH decide; a held xtables lock is cod
   t.same(cniChains(natSave(host, 4, "iptables-legacy-save")), [], "DEL removed it from the legacy tables");
 });
 
+t.test("start-up stays lean: node:child_process loads only when ipMasq is on", { skip: KERNEL_SKIP }, async (t) => {
+  const { host, containers } = createTopology(t, 2);
+  const dataDir = tempDir(t);
+  const probe = join(tempDir(t), "probe.cjs");
+  writeFileSync(
+    probe,
+    'process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify(process.moduleLoadList.filter((m) => m.endsWith(" child_process"))) + "\\n"));\n',
+  );
+  const masq = bridgePluginConf(containerdConflist(dataDir));
+  for (const [i, config, want] of [[0, { ...masq, ipMasq: false }, "[]"], [1, masq, '["NativeModule child_process"]']] as const) {
+    const run = ok(cniWithEnv("ADD", { host, netns: containers[i]?.path, id: containerId(), config, bin: BRIDGE_BIN }, { NODE_OPTIONS: `--require ${probe}` }));
+    t.match(run.stderr, `LOADED ${want}`, `ipMasq ${config["ipMasq"] === true ? "on" : "off"}: child_process ${want === "[]" ? "not " : ""}loaded`);
+  }
+});
+
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
 
 t.test("latency: ADD with and without ipMasq (env -i, median of 10)", { skip: KERNEL_SKIP }, async (t) => {
