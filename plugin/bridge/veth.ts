@@ -11,10 +11,20 @@ import { isErrno, kernelStep, wrapKernelError, type NsHandle } from "./netns.js"
 export const HOST_VETH_ALIAS_PREFIX = "kubenet:";
 const IFALIASZ = 256;
 
-export function hostVethAlias(containerId: string, ifName: string): string {
-  const alias = `${HOST_VETH_ALIAS_PREFIX}${containerId}:${ifName}`;
+/**
+ * "kubenet:<network>:<containerID>:<ifname>". The network is part of it so that GC of one network never
+ * touches the veths of another network sharing the bridge; neither the network name nor the container ID
+ * may contain ":" (spec grammar), so the fields cannot run into each other.
+ */
+export function hostVethAlias(network: string, containerId: string, ifName: string): string {
+  const alias = `${hostVethAliasPrefix(network)}${containerId}:${ifName}`;
   // Container IDs are not length-limited by the spec; the kernel keeps at most 255 bytes of an alias.
   return Buffer.byteLength(alias) < IFALIASZ ? alias : alias.slice(0, IFALIASZ - 1);
+}
+
+/** What every host veth alias of this network starts with. */
+export function hostVethAliasPrefix(network: string): string {
+  return `${HOST_VETH_ALIAS_PREFIX}${network}:`;
 }
 
 /** The alias a link carries (IFLA_IFALIAS), or undefined. */

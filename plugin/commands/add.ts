@@ -166,7 +166,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
     const hostVeth = attachHostVeth(host, pair.hostName, {
       bridge,
       hairpin: br.hairpinMode,
-      alias: hostVethAlias(req.containerId, req.ifName),
+      alias: hostVethAlias(req.conf.name, req.containerId, req.ifName),
     });
 
     const prevCount = conf.prevResult?.interfaces.length ?? 0;

@@ -91,7 +91,7 @@ export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<v
       throw mismatch(`host veth is ${q(peer.name)}, prevResult says ${prevHost.map((i) => q(i.name)).join(", ")}`);
     }
     const alias = aliasOf(peer);
-    if (alias !== undefined && alias !== "" && alias !== hostVethAlias(req.containerId, req.ifName)) {
+    if (alias !== undefined && alias !== "" && alias !== hostVethAlias(req.conf.name, req.containerId, req.ifName)) {
       throw mismatch(`host veth ${q(peer.name)} belongs to ${q(alias)}, not to ${q(req.containerId)}/${q(req.ifName)}`);
     }
     if (peer.master !== bridge.index) throw mismatch(`host veth ${q(peer.name)} is not attached to bridge ${q(br.bridge)}`);

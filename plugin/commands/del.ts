@@ -58,7 +58,7 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
     await step(`could not remove the host veth of ${q(req.containerId)}/${q(req.ifName)}`, () => {
       const host = openHostNs(ctx.hostNetnsPath);
       try {
-        for (const link of findHostVeths(host, hostVethAlias(req.containerId, req.ifName))) {
+        for (const link of findHostVeths(host, hostVethAlias(req.conf.name, req.containerId, req.ifName))) {
           deleteLinkIfPresent(host, link.index, `host veth ${q(link.name)}`);
           ctx.log.info("DEL: removed a leftover host veth", { veth: link.name });
         }

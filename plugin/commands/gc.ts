@@ -7,7 +7,7 @@
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import { gcIpMasq, masqContextOf } from "../bridge/ipmasq.js";
 import { openHostNs, wrapKernelError } from "../bridge/netns.js";
-import { HOST_VETH_ALIAS_PREFIX, aliasOf, deleteLinkIfPresent, hostVethAlias } from "../bridge/veth.js";
+import { aliasOf, hostVethAliasPrefix, deleteLinkIfPresent, hostVethAlias } from "../bridge/veth.js";
 import { ipamGc } from "../ipam/index.js";
 import type { GcRequest, PluginContext } from "../types.js";
 import { bridgeConfOf } from "./add.js";
@@ -23,17 +23,17 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
     }
   }
 
-  const valid = new Set(req.validAttachments.map((a) => hostVethAlias(a.containerId, a.ifName)));
+  const valid = new Set(req.validAttachments.map((a) => hostVethAlias(req.conf.name, a.containerId, a.ifName)));
   const host = openHostNs(ctx.hostNetnsPath);
   try {
     const bridge = host.rtnl.linkFind(br.bridge);
-    // Only ports of our bridge: another network on this host may use the same alias scheme.
+    // Only ports of our bridge whose alias names this network: another network may share the bridge.
     const stale = bridge === undefined
       ? []
       : host.rtnl.linkList().filter((l) => {
           const alias = aliasOf(l);
           return l.kind === "veth" && l.master === bridge.index && alias !== undefined &&
-            alias.startsWith(HOST_VETH_ALIAS_PREFIX) && !valid.has(alias);
+            alias.startsWith(hostVethAliasPrefix(req.conf.name)) && !valid.has(alias);
         });
     for (const link of stale) {
       try {

@@ -302,8 +302,9 @@ t.test("GC (1.1.0) removes the chains of attachments that are not valid, by thei
   const { host, containers } = createTopology(t, 4);
   const dataDir = tempDir(t);
   const config = bridgePluginConf(containerdConflist(dataDir, { version: "1.1.0" }));
-  // Another network on its own bridge (host veths are matched to a network through its bridge).
-  const other = { ...config, name: "other-net", bridge: "cni1" };
+  // Another network sharing the bridge: GC of one network must leave the other's veth, chain and lease alone
+  // (host veths carry "kubenet:<network>:<containerID>:<ifname>").
+  const other = { ...config, name: "other-net" };
   const ids = containers.map(() => containerId());
   for (const [i, c] of containers.slice(0, 3).entries()) ok(cni("ADD", { host, netns: c.path, id: ids[i] as string, config, bin: BRIDGE_BIN }));
   ok(cni("ADD", { host, netns: containers[3]?.path, id: ids[3] as string, config: other, bin: BRIDGE_BIN }));
@@ -320,6 +321,8 @@ t.test("GC (1.1.0) removes the chains of attachments that are not valid, by thei
   const jumps = ruleLines(natSave(host)).filter((l) => l.startsWith("-A POSTROUTING"));
   t.equal(jumps.length, 2, "their jumps stay, the others are gone");
   t.same(leases(dataDir, NET).length, 1);
+  t.same(leases(dataDir, "other-net").length, 1, "the other network's lease stays");
+  t.equal(vethNames(host).length, 2, "the valid pod's veth and the other network's veth stay");
 });
 
 t.test("the same config through Debian's bridge and ours: same chain, same rules (IPv4 and IPv6); each DELs the other's", { skip: KERNEL_SKIP || (!existsSync(REF_BRIDGE) && "Debian's containernetworking-plugins is not installed") }, async (t) => {
