@@ -3,6 +3,7 @@
 // around as immutable `IpAddr`/`IpNet`; arithmetic runs on bigint so IPv6 is never a special case.
 
 import { Address4, Address6 } from "ip-address";
+import { bitsOf, hostMask } from "./ip-bits.js";
 
 export type IpFamily = 4 | 6;
 
@@ -21,7 +22,7 @@ export interface IpNet {
   readonly prefixLen: number;
 }
 
-export const bitsOf = (family: IpFamily): 32 | 128 => (family === 4 ? 32 : 128);
+export { bitsOf, hostMask, ipFromBytes, ipToBytes } from "./ip-bits.js";
 const maxOf = (family: IpFamily): bigint => (1n << BigInt(bitsOf(family))) - 1n;
 
 // Go's net.ParseIP grammar for IPv4: four decimal octets, no leading zeros, no hex, no spaces.
@@ -124,9 +125,6 @@ export function ipNet(addr: IpAddr, prefixLen: number): IpNet {
   return { addr, prefixLen };
 }
 
-export function hostMask(net: IpNet): bigint {
-  return (1n << BigInt(bitsOf(net.addr.family) - net.prefixLen)) - 1n;
-}
 
 /** The subnet with host bits zeroed: networkOf(10.22.0.5/24) = 10.22.0.0/24. */
 export function networkOf(net: IpNet): IpNet {
@@ -203,28 +201,6 @@ export function nextIp(addr: IpAddr): IpAddr {
 /** The previous address; wraps to the family's last address below 0. */
 export function prevIp(addr: IpAddr): IpAddr {
   return { family: addr.family, value: (addr.value - 1n) & maxOf(addr.family) };
-}
-
-/** Network-order bytes (4 or 16), as netlink carries addresses. */
-export function ipToBytes(addr: IpAddr): Uint8Array {
-  const len = addr.family === 4 ? 4 : 16;
-  const out = new Uint8Array(len);
-  let v = addr.value;
-  for (let i = len - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
-
-/** Reads 4 or 16 network-order bytes. @throws RangeError on any other length */
-export function ipFromBytes(bytes: Uint8Array): IpAddr {
-  if (bytes.length !== 4 && bytes.length !== 16) {
-    throw new RangeError(`An IP address has 4 or 16 bytes, not ${bytes.length}`);
-  }
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return { family: bytes.length === 4 ? 4 : 6, value: v };
 }
 
 /** The default route's destination for a family: 0.0.0.0/0 or ::/0. */

@@ -11,7 +11,9 @@ bash scripts/ensure-deps.sh
 args=()
 unit=0
 for a in "$@"; do
-  if [ "$a" = "--unit" ]; then unit=1; else args+=("$a"); fi
+  if [ "$a" = "--unit" ]; then unit=1
+  elif [ -d "$a" ]; then mapfile -t -O "${#args[@]}" args < <(find "$a" -name '*.test.ts' | sort)
+  else args+=("$a"); fi
 done
 if [ ${#args[@]} -eq 0 ]; then
   if [ $unit -eq 1 ]; then

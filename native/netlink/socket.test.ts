@@ -2,7 +2,7 @@
 // extended ACK, NLM_F_DUMP_INTR retry, receive timeout. No root, no kernel.
 import t from "tap";
 import { SysError } from "../ffi/sys-error.js";
-import { ByteWriter } from "./attr.js";
+import type { ByteWriter } from "./attr.js";
 import {
   NLMSGERR_ATTR_MSG,
   NLMSGERR_ATTR_OFFS,

@@ -20,7 +20,7 @@ import {
   RTM_NEWADDR,
   RT_SCOPE_UNIVERSE,
 } from "./constants.js";
-import { bitsOf, formatCidrText as formatCidr, ipFromBytes, ipToBytes, lastAddr } from "./ip-bytes.js";
+import { bitsOf, formatCidrText as formatCidr, ipFromBytes, ipToBytes, lastAddr } from "../../core/ip-bits.js";
 import type { AddrMessage } from "./messages.js";
 
 const ACK = NLM_F_REQUEST | NLM_F_ACK;

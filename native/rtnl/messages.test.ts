@@ -2,7 +2,8 @@
 // turn kernel-shaped messages into Link / Addr / Route.
 import t from "tap";
 import { formatCidr, formatIp, parseCidr } from "../../core/ip.js";
-import { ByteWriter, encodeAttrs, nla } from "../netlink/attr.js";
+import type { ByteWriter} from "../netlink/attr.js";
+import { encodeAttrs, nla } from "../netlink/attr.js";
 import { encodeMessage, parseMessages } from "../netlink/header.js";
 import { decodeAddr } from "./addr.js";
 import {

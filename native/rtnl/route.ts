@@ -31,7 +31,7 @@ import {
   RT_TABLE_UNSPEC,
 } from "./constants.js";
 import { afToFamily, familyToAf } from "./addr.js";
-import { bitsOf, formatIpText as formatIp, ipFromBytes, ipToBytes, networkAddr } from "./ip-bytes.js";
+import { bitsOf, formatIpText as formatIp, ipFromBytes, ipToBytes, networkAddr } from "../../core/ip-bits.js";
 import type { RouteMessage } from "./messages.js";
 
 const ACK = NLM_F_REQUEST | NLM_F_ACK;

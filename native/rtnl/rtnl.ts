@@ -20,7 +20,7 @@ import { NetlinkSocket, type NetlinkTransport, openKernelTransport } from "../ne
 import { withNetnsSync } from "../netns.js";
 import { addrAddRequest, addrDelRequest, addrListRequest, addrReplaceRequest, decodeAddr } from "./addr.js";
 import { rtmTypeName } from "./constants.js";
-import { formatCidrText as formatCidr } from "./ip-bytes.js";
+import { formatCidrText as formatCidr } from "../../core/ip-bits.js";
 import {
   decodeLink,
   linkAddBridgeRequest,

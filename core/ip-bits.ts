@@ -1,12 +1,12 @@
-// native/rtnl/ip-bytes: the few IpAddr/IpNet operations the rtnetlink codec needs (network-order bytes,
-// masks, text for error messages). Pure. It deliberately imports only *types* from core/ip: core/ip's values
-// pull in the ip-address library (~4 ms of start-up), which nothing on the netlink path needs.
+// core/ip-bits: the IpAddr/IpNet operations that need no parsing: network-order bytes, masks, and text for
+// messages. Pure, and free of the ip-address library on purpose: core/ip (parsing) loads it (~4 ms of
+// start-up), which the netlink path of native/ does not need. core/ip re-exports what is shared.
 
-import type { IpAddr, IpFamily, IpNet } from "../../core/ip.js";
+import type { IpAddr, IpFamily, IpNet } from "./ip.js";
 
 export const bitsOf = (family: IpFamily): 32 | 128 => (family === 4 ? 32 : 128);
 
-/** Network-order bytes (4 or 16). Same result as core/ip's ipToBytes. */
+/** Network-order bytes (4 or 16), as netlink carries addresses. */
 export function ipToBytes(addr: IpAddr): Uint8Array {
   const len = addr.family === 4 ? 4 : 16;
   const out = new Uint8Array(len);
@@ -26,7 +26,8 @@ export function ipFromBytes(bytes: Uint8Array): IpAddr {
   return { family: bytes.length === 4 ? 4 : 6, value: v };
 }
 
-function hostMask(net: IpNet): bigint {
+/** The host part of the subnet as a bit mask (0xff for a /24). */
+export function hostMask(net: IpNet): bigint {
   return (1n << BigInt(bitsOf(net.addr.family) - net.prefixLen)) - 1n;
 }
 

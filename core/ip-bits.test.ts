@@ -1,7 +1,7 @@
-// native's own IP helpers agree with core/ip (which the native runtime path does not load).
+// core/ip-bits agrees with core/ip (which parses with ip-address; the netlink path of native/ uses ip-bits only).
 import t from "tap";
-import { formatCidr, formatIp, ipFromBytes as coreFromBytes, ipToBytes as coreToBytes, lastAddressOf, networkOf, parseCidr, parseIp } from "../../core/ip.js";
-import { formatCidrText, formatIpText, ipFromBytes, ipToBytes, lastAddr, networkAddr } from "./ip-bytes.js";
+import { formatCidr, formatIp, ipFromBytes as coreFromBytes, ipToBytes as coreToBytes, lastAddressOf, networkOf, parseCidr, parseIp } from "./ip.js";
+import { formatCidrText, formatIpText, ipFromBytes, ipToBytes, lastAddr, networkAddr } from "./ip-bits.js";
 
 const samples = [
   "0.0.0.0/0", "10.244.0.5/24", "255.255.255.255/32", "192.168.1.77/31",
