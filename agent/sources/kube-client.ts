@@ -3,8 +3,6 @@
 // The client library is loaded here, lazily, and only in Kubernetes mode: the static agent never loads it
 // and nothing outside agent/ ever does (the plugin's start-up path stays small).
 
-import { installNode20Compat } from "./node20-compat.js";
-
 export interface NodeListResult {
   /** The Node object, or undefined when no Node of that name exists. */
   readonly node: unknown;
@@ -33,7 +31,6 @@ function watchTimeoutSeconds(): number {
 }
 
 export async function createKubeNodeApi(options: KubeClientOptions): Promise<NodeApi> {
-  installNode20Compat();
   const k8s = await import("@kubernetes/client-node");
   const kc = new k8s.KubeConfig();
   if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
