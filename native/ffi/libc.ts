@@ -4,6 +4,8 @@
 // which is what makes setns() deterministic: the thread that entered a namespace is the one that leaves it.
 // koffi and libc are loaded lazily, on the first call, and each function is declared on first use.
 
+import { tmpdir } from "node:os";
+import { addonCacheDirs, loadEmbeddedAddon, type SeaAssets } from "./sea-addon.js";
 import { SysError } from "./sys-error.js";
 
 /** The part of koffi's API we use, typed at the boundary (koffi's own typings are `any`). */
@@ -21,8 +23,8 @@ type Require = (id: string) => unknown;
 /**
  * The ways to `require` koffi, tried in order. The production bundle is CommonJS: its own `require` resolves
  * from dist/ to the node_modules beside it. As ES modules (tests, ts loader) there is no `require` and
- * `import.meta` is off limits (the code is also bundled to CJS), and a single-executable build's `require`
- * only knows builtins: resolve from the entry script, the executable and the working directory instead.
+ * `import.meta` is off limits (the code is also bundled to CJS): resolve from the entry script, the executable
+ * and the working directory instead. (A single executable never gets here: it loads its embedded koffi.node.)
  * node:module is fetched only then, so the CJS bundle never loads it (it drags in the ESM loader: ~0.4 ms).
  */
 function requirers(): Require[] {
@@ -72,6 +74,13 @@ function isKoffi(value: unknown): value is KoffiModule {
  * then musl), and fall back to the official entry point whenever that does not give a working module.
  */
 function loadKoffi(): KoffiModule {
+  // A single executable carries koffi.node as an asset, and only that one is used (never one found on disk).
+  const sea = process.getBuiltinModule("node:sea") as SeaAssets | undefined;
+  if (sea?.isSea() === true) {
+    const native = loadEmbeddedAddon(sea, "koffi", addonCacheDirs(process.execPath, tmpdir(), process.geteuid?.() ?? 0));
+    if (!isKoffi(native)) throw new Error("the koffi module embedded in this executable has no load()/errno()");
+    return native;
+  }
   const ways = requirers();
   if (process.platform === "linux") {
     const pkg = `@koromix/koffi-linux-${process.arch}`;
