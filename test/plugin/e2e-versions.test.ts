@@ -97,8 +97,8 @@ for (const [n, version] of ALL_VERSIONS.entries()) {
     for (const v of vethNames(host)) t.equal(link(host, v)?.linkinfo?.info_slave_data?.hairpin, true, `${v} hairpin`);
     t.same(
       vethNames(host).map((v) => link(host, v)?.ifalias).sort(),
-      ids.map((id) => `kubenet:${id}:eth0`).sort(),
-      "host veth aliases name (containerID, ifname)",
+      ids.map((id) => `kubenet:kubenet:${id}:eth0`).sort(),
+      "host veth aliases name (network, containerID, ifname)",
     );
 
     if (version === "0.4.0" || version === "1.0.0" || version === "1.1.0") {
