@@ -26,6 +26,12 @@ fi
 if [ ! -x dist/kubenet ] || [ "${KUBENET_REBUILD:-1}" = 1 ]; then
   node scripts/build.mjs >/dev/null
 fi
+# The single executables (dist/sea/, ~5 s) only for kernel runs that include their tests (test/**/*sea*.test.ts).
+sea_tests=0
+for a in "${args[@]}"; do [[ "$a" =~ (^|/)test/(.*/)?[^/]*sea[^/]*\.test\.ts$ ]] && sea_tests=1; done
+if [ $unit -eq 0 ] && [ "$(id -u)" = 0 ] && [ $sea_tests = 1 ] && { [ ! -x dist/sea/kubenet ] || [ "${KUBENET_REBUILD:-1}" = 1 ]; }; then
+  node scripts/build-sea.mjs | tail -1
+fi
 unset NODE_EXTRA_CA_CERTS
 if [ $unit -eq 1 ] || [ "$(id -u)" != 0 ]; then
   [ "$(id -u)" != 0 ] && echo "test.sh: not root: kernel tests will be skipped" >&2
