@@ -5,7 +5,7 @@
 // a manifest naming it by hash) -> `node --experimental-sea-config` -> a copy of this very node binary (the
 // blob only fits the node that made it; nothing is downloaded) -> postject -> chmod -> rename into place.
 // At run time native/ffi/sea-addon.ts writes koffi.node to a verified cache file and dlopens it.
-//   node scripts/build-sea.mjs [--no-code-cache] [--only kubenet|kubenet-agent]
+//   node scripts/build-sea.mjs [--no-code-cache] [--only kubenet|kubenet-agent]   (--no-code-cache: for measuring)
 import { build } from "esbuild";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -37,6 +37,10 @@ const koffiNode = join(root, "node_modules", "@koromix", `koffi-linux-${process.
 if (process.platform !== "linux" || !existsSync(koffiNode)) {
   throw new Error(`no prebuilt koffi for ${process.platform} ${libc} ${process.arch} (${koffiNode}): run npm ci on the target platform`);
 }
+// The executable is one file only if the base node links nothing but libc/libstdc++ (nodejs.org and NodeSource
+// builds; a distribution's nodejs package may link libnode, OpenSSL, libuv ... from the system).
+const shared = Object.entries(process.config.variables).filter(([k, v]) => k.startsWith("node_shared") && v === true).map(([k]) => k);
+if (shared.length > 0) console.warn(`warning: ${baseNode} links shared libraries (${shared.join(", ")}): the executables need them on every node`);
 // Named by content: the cache file of one version never collides with another's.
 const koffiKey = `koffi-${createHash("sha256").update(readFileSync(koffiNode)).digest("hex").slice(0, 16)}.node`;
 writeFileSync(join(work, MANIFEST), `${JSON.stringify({ koffi: koffiKey })}\n`);
@@ -68,7 +72,8 @@ const common = {
 
 // The agent's @kubernetes/client-node (15 MB bundled) travels as a separate asset, compiled only when the
 // Kubernetes mode imports it. Inside the main script V8 would hold and parse all of it at every start: measured,
-// the static-mode agent's resident memory went from 51 to 110 MB and `--help` from 83 to 121 ms.
+// the static-mode agent's resident memory went from 51 to 110 MB and `--help` from 39 to 142 ms (74 ms with a
+// code cache). Compiled from the asset it loads in ~170 ms, vs ~360 ms for the ES modules in node_modules.
 const CLIENT_NODE_ASSET = "client-node.cjs";
 const clientNodeFromAsset = {
   name: "client-node-from-asset",
@@ -89,11 +94,15 @@ const clientNodeFromAsset = {
 
 const targets = [
   // koffi is not bundled either way: libc.ts loads its .node itself (from the asset inside a SEA).
-  { entry: "plugin/main.ts", name: "kubenet", aliases: ["bridge", "host-local", "loopback"], plugins: [], assets: {} },
+  // The plugin starts for every pod: V8's code cache saves ~4 ms of its ~25 ms (measured, bench-sea.mjs).
+  { entry: "plugin/main.ts", name: "kubenet", aliases: ["bridge", "host-local", "loopback"], plugins: [], assets: {}, codeCache: true },
   {
     entry: "agent/main.ts",
     name: "kubenet-agent",
     aliases: [],
+    // No code cache: V8 rejects it when heap flags differ from the build's, as deploy/'s NODE_OPTIONS
+    // (--max-semi-space-size=1) do, and Node then warns on every start. It saved ~6 ms of a daemon's start.
+    codeCache: false,
     plugins: [clientNodeFromAsset],
     assets: { [CLIENT_NODE_ASSET]: join(work, CLIENT_NODE_ASSET) },
     async prepare() {
@@ -106,7 +115,7 @@ const targets = [
   },
 ].filter((t) => only === undefined || t.name === only);
 
-async function buildOne({ entry, name, aliases, plugins, assets, prepare }) {
+async function buildOne({ entry, name, aliases, plugins, assets, prepare, codeCache }) {
   const script = join(work, `${name}.cjs`);
   await prepare?.();
   await build({ ...common, entryPoints: [join(root, entry)], outfile: script, plugins: [...common.plugins, ...plugins] });
@@ -116,7 +125,7 @@ async function buildOne({ entry, name, aliases, plugins, assets, prepare }) {
     main: script,
     output: blob,
     disableExperimentalSEAWarning: true,
-    useCodeCache,
+    useCodeCache: useCodeCache && codeCache,
     assets: { [MANIFEST]: join(work, MANIFEST), [koffiKey]: koffiNode, ...assets },
   }, null, 2));
   await run(baseNode, ["--experimental-sea-config", config], { cwd: work });
@@ -136,7 +145,7 @@ async function buildOne({ entry, name, aliases, plugins, assets, prepare }) {
     symlinkSync(name, `${p}.tmp-${process.pid}`);
     renameSync(`${p}.tmp-${process.pid}`, p);
   }
-  console.log(`built ${join(out, name)}${aliases.length ? ` (+ ${aliases.join(", ")})` : ""}`);
+  console.log(`built ${join(out, name)}${aliases.length ? ` (+ ${aliases.join(", ")})` : ""}${useCodeCache && codeCache ? " with code cache" : ""}`);
 }
 
 // In parallel: postject is single-threaded and takes most of the time.
@@ -145,4 +154,4 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-console.log(`single executables built in ${((performance.now() - started) / 1000).toFixed(1)} s (code cache ${useCodeCache ? "on" : "off"})`);
+console.log(`single executables built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
