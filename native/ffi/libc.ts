@@ -75,7 +75,9 @@ function isKoffi(value: unknown): value is KoffiModule {
  */
 function loadKoffi(): KoffiModule {
   // A single executable carries koffi.node as an asset, and only that one is used (never one found on disk).
-  const sea = process.getBuiltinModule("node:sea") as SeaAssets | undefined;
+  // getBuiltinModule: Node >= 20.16 (engines says >= 20, so it may be missing on the script path).
+  const getBuiltin = process.getBuiltinModule as typeof process.getBuiltinModule | undefined;
+  const sea = getBuiltin?.("node:sea") as SeaAssets | undefined;
   if (sea?.isSea() === true) {
     const native = loadEmbeddedAddon(sea, "koffi", addonCacheDirs(process.execPath, tmpdir(), process.geteuid?.() ?? 0));
     if (!isKoffi(native)) throw new Error("the koffi module embedded in this executable has no load()/errno()");
