@@ -1,6 +1,8 @@
 // agent/reconcilers/mtu: the pod MTU, detected as kubenet did: the smallest MTU of the links that are up
-// and neither loopback nor point-to-point, leaving out our own bridge and veths (pod ends would otherwise
-// feed back into the choice); below 576 (or nothing found) it falls back to 1460. Pure.
+// and neither loopback nor point-to-point, leaving out our own bridge and every bridge/bond port (pod veths
+// would otherwise feed back into the choice), and pod veths that lost their bridge (our "kubenet:" alias).
+// A veth that is nobody's port counts: it is the uplink of a node that is itself a container or namespace.
+// Below 576 (or nothing found) it falls back to 1460. Pure.
 
 import type { Link } from "../../native/index.js";
 
@@ -23,7 +25,7 @@ export function detectMtu(links: readonly Link[], bridgeName: string): MtuDecisi
   let best: Link | undefined;
   for (const l of links) {
     if (!l.up || (l.flags & (IFF_LOOPBACK | IFF_POINTOPOINT)) !== 0) continue;
-    if (l.name === bridgeName || l.kind === "veth") continue;
+    if (l.name === bridgeName || l.master !== undefined || (l.alias ?? "").startsWith("kubenet:")) continue;
     if (best === undefined || l.mtu < best.mtu) best = l;
   }
   if (best === undefined || best.mtu < MIN_DETECTED_MTU) return { mtu: FALLBACK_MTU, from: undefined };

@@ -25,7 +25,7 @@ function addr(index: number, cidr: string): Addr {
   return { index, family: address.addr.family, address, scope: 0, flags: 0, label: undefined, attrs: [] };
 }
 
-t.test("detectMtu: smallest MTU of up, non-loopback, non-p2p links, without cbr0 and veths", async (t) => {
+t.test("detectMtu: smallest MTU of up, non-loopback, non-p2p links, without cbr0, bridge ports and pod veths", async (t) => {
   const links = [
     link("lo", 65536, { flags: 1 | IFF_LOOPBACK }),
     link("eth0", 9001),
@@ -33,13 +33,15 @@ t.test("detectMtu: smallest MTU of up, non-loopback, non-p2p links, without cbr0
     link("tun0", 1280, { flags: 1 | IFF_POINTOPOINT }),
     link("down0", 1000, { up: false }),
     link("cbr0", 1400, { kind: "bridge" }),
-    link("veth1234", 1300, { kind: "veth" }),
+    link("veth1234", 1300, { kind: "veth", master: 99 }),
+    link("veth5678", 1200, { kind: "veth", alias: "kubenet:kubenet:abc:eth0" }),
   ];
   t.same(detectMtu(links, "cbr0"), { mtu: 1500, from: "eth1" });
   t.same(detectMtu(links.filter((l) => l.name !== "eth1"), "cbr0"), { mtu: 9001, from: "eth0" });
   t.same(detectMtu([link("lo", 65536, { flags: 1 | IFF_LOOPBACK })], "cbr0"), { mtu: FALLBACK_MTU, from: undefined }, "nothing usable");
   t.same(detectMtu([link("eth0", 500)], "cbr0"), { mtu: 1460, from: undefined }, "< 576 is rejected");
   t.same(detectMtu([link("eth0", 576)], "cbr0"), { mtu: 576, from: "eth0" });
+  t.same(detectMtu([...links, link("up0", 1450, { kind: "veth" })], "cbr0"), { mtu: 1450, from: "up0" }, "a veth uplink (nobody's port) counts");
 });
 
 t.test("renderConflist: the kubenet config the plugin expects (single and dual-stack)", async (t) => {
