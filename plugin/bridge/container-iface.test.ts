@@ -1,7 +1,7 @@
 import t from "tap";
 import type { CniRoute, IpConfig } from "../../core/cni/result.js";
 import { formatCidr, formatIp, parseCidr, parseIp } from "../../core/ip.js";
-import { familyGateway, planRoutes, routeMatches } from "./container-iface.js";
+import { familyGateway, planRoutes, reportedRoutes, routeMatches } from "./container-iface.js";
 import type { Route } from "../../native/index.js";
 
 const ip = (address: string, gateway?: string): IpConfig => ({
@@ -31,6 +31,14 @@ t.test("planRoutes: an IPAM default route with its own gateway wins; other route
 
 t.test("planRoutes: a family without gateway gets no default route", async (t) => {
   t.same(show(planRoutes([ip("10.1.0.5/24")], [route("10.2.0.0/16")], true)), ["10.2.0.0/16"]);
+});
+
+t.test("reportedRoutes: IPAM routes without gw are reported as given, except isDefaultGateway's default route", async (t) => {
+  const ips = [ip("10.1.0.5/24", "10.1.0.1")];
+  const ipam = [route("0.0.0.0/0"), route("10.9.0.0/16"), route("10.8.0.0/16", "10.1.0.1")];
+  t.same(show(reportedRoutes(planRoutes(ips, ipam, false), ipam, false)), ["0.0.0.0/0", "10.9.0.0/16", "10.8.0.0/16 via 10.1.0.1"]);
+  t.same(show(reportedRoutes(planRoutes(ips, ipam, true), ipam, true)), ["0.0.0.0/0 via 10.1.0.1", "10.9.0.0/16", "10.8.0.0/16 via 10.1.0.1"]);
+  t.same(show(reportedRoutes(planRoutes(ips, [], true), [], true)), ["0.0.0.0/0 via 10.1.0.1"]);
 });
 
 t.test("familyGateway picks the first gateway of the family", async (t) => {

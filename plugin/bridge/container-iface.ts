@@ -49,6 +49,25 @@ export function planRoutes(ips: readonly IpConfig[], ipamRoutes: readonly CniRou
   return out;
 }
 
+/**
+ * The routes the result reports, from `planRoutes`' output: an IPAM route that had no "gw" is reported as
+ * IPAM gave it (the reference bridge's result does the same; the kernel route still goes via the family's
+ * gateway), except a default route with `isDefaultGateway`, which the reference reports with its gateway.
+ */
+export function reportedRoutes(planned: readonly CniRoute[], ipamRoutes: readonly CniRoute[], isDefaultGateway: boolean): CniRoute[] {
+  return planned.map((p) => {
+    if (p.gw === undefined || (isDefaultGateway && p.dst.prefixLen === 0)) return p;
+    const fromGwless = ipamRoutes.some(
+      (r) => r.gw === undefined && ipEqual(r.dst.addr, p.dst.addr) && r.dst.prefixLen === p.dst.prefixLen &&
+        (r.table ?? RT_TABLE_MAIN) === (p.table ?? RT_TABLE_MAIN) && (r.priority ?? 0) === (p.priority ?? 0),
+    );
+    const hasOwnGw = ipamRoutes.some((r) => r.gw !== undefined && ipEqual(r.gw, p.gw as IpAddr) && ipEqual(r.dst.addr, p.dst.addr) && r.dst.prefixLen === p.dst.prefixLen);
+    if (!fromGwless || hasOwnGw) return p;
+    const { gw: _gw, ...withoutGw } = p;
+    return withoutGw;
+  });
+}
+
 function routeSpec(r: CniRoute, oif: number): RouteSpec {
   const spec: { -readonly [K in keyof RouteSpec]: RouteSpec[K] } = {
     family: r.dst.addr.family,

@@ -12,7 +12,7 @@ import { cniVersionAtLeast } from "../../core/cni/version.js";
 import { networkOf, nextIp } from "../../core/ip.js";
 import { IF_OPER_UP } from "../../native/index.js";
 import { ensureBridge, ensureGatewayAddrs, gatewayNets } from "../bridge/bridge.js";
-import { configureContainerIface, planRoutes, setLoopbackUp } from "../bridge/container-iface.js";
+import { configureContainerIface, planRoutes, reportedRoutes, setLoopbackUp } from "../bridge/container-iface.js";
 import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import { attachHostVeth, createVeth, deleteLinkIfPresent, hostVethAlias, interfaceExistsError } from "../bridge/veth.js";
@@ -189,7 +189,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
       { name: hostNow.name, mac: hostNow.mac, mtu: hostNow.mtu },
       { name: podNow.name, mac: podNow.mac, mtu: podNow.mtu, sandbox: req.netns },
     ];
-    const ours: Result = { interfaces, ips, routes, dns: isEmptyDns(conf.dns) ? ipam.dns : conf.dns };
+    const ours: Result = { interfaces, ips, routes: reportedRoutes(routes, ipam.routes, br.isDefaultGateway), dns: isEmptyDns(conf.dns) ? ipam.dns : conf.dns };
     undo.commit();
     ctx.log.info("ADD done", {
       containerId: req.containerId,
