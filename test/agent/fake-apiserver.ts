@@ -13,6 +13,9 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomInt } from "node:crypto";
+import type { Teardownable, TestNetns } from "../support/netns.js";
 
 export interface FakeNode {
   readonly apiVersion: "v1";
@@ -239,4 +242,27 @@ export function kubeconfigFor(server: { host: string; port: number }): string {
     contexts: [{ name: "fake", context: { cluster: "fake", user: "agent" } }],
     "current-context": "fake",
   });
+}
+
+/**
+ * Links a node netns to the test sandbox's namespace (where this server listens) with a veth on a random
+ * link-local /30, and returns the sandbox end's address for `FakeApiServer.listen`.
+ */
+export function linkNodeToApi(t: Teardownable, ns: TestNetns): string {
+  const hostIf = `kta${randomBytes(3).toString("hex")}`;
+  const a = randomInt(1, 254);
+  const b = randomInt(0, 63) * 4;
+  execFileSync("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", "api0", "netns", ns.name]);
+  t.teardown(() => {
+    try {
+      execFileSync("ip", ["link", "del", hostIf], { stdio: "ignore" });
+    } catch {
+      // already gone with the namespace
+    }
+  });
+  execFileSync("ip", ["addr", "add", `169.254.${a}.${b + 1}/30`, "dev", hostIf]);
+  execFileSync("ip", ["link", "set", hostIf, "up"]);
+  ns.exec("ip", ["addr", "add", `169.254.${a}.${b + 2}/30`, "dev", "api0"]);
+  ns.exec("ip", ["link", "set", "api0", "up"]);
+  return `169.254.${a}.${b + 1}`;
 }

@@ -2,14 +2,12 @@
 // throwaway "node" namespace, connected by a veth to the test's sandbox namespace where the fake API server
 // (fake-apiserver.ts) listens. The agent reaches it through an ordinary kubeconfig (http://<addr>:<port>).
 
-import { randomBytes, randomInt } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
 import t from "tap";
 import { KERNEL_SKIP, createNetns, type Teardownable, type TestNetns } from "../support/netns.js";
 import { natTable, startAgent, sysctl, tempDir, waitFor, type RunningAgent } from "./agent-harness.js";
-import { FakeApiServer, kubeconfigFor } from "./fake-apiserver.js";
+import { FakeApiServer, kubeconfigFor, linkNodeToApi } from "./fake-apiserver.js";
 
 interface Setup {
   readonly ns: TestNetns;
@@ -23,25 +21,11 @@ interface Setup {
 async function setup(t: Teardownable, prepareServer: (api: FakeApiServer) => void): Promise<Setup> {
   const ns = createNetns(t, "node");
   const dir = tempDir(t);
-  const hostIf = `kta${randomBytes(3).toString("hex")}`;
-  const a = randomInt(1, 254);
-  const b = randomInt(0, 63) * 4;
-  execFileSync("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", "api0", "netns", ns.name]);
-  t.teardown(() => {
-    try {
-      execFileSync("ip", ["link", "del", hostIf], { stdio: "ignore" });
-    } catch {
-      // already gone with the namespace
-    }
-  });
-  execFileSync("ip", ["addr", "add", `169.254.${a}.${b + 1}/30`, "dev", hostIf]);
-  execFileSync("ip", ["link", "set", hostIf, "up"]);
-  ns.exec("ip", ["addr", "add", `169.254.${a}.${b + 2}/30`, "dev", "api0"]);
-  ns.exec("ip", ["link", "set", "api0", "up"]);
+  const apiAddr = linkNodeToApi(t, ns);
 
   const api = new FakeApiServer();
   prepareServer(api);
-  const addr = await api.listen(`169.254.${a}.${b + 1}`);
+  const addr = await api.listen(apiAddr);
   t.teardown(() => api.close());
   const kubeconfig = join(dir, "kubeconfig");
   writeFileSync(kubeconfig, kubeconfigFor(addr));

@@ -4,7 +4,6 @@
 // compiled on first use) lists the Node from the fake API server.
 
 import { execFileSync, spawn } from "node:child_process";
-import { randomBytes, randomInt } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
@@ -12,7 +11,7 @@ import type { SyncReport } from "../../agent/agent.js";
 import { KERNEL_SKIP, createNetns, type Teardownable, type TestNetns } from "../support/netns.js";
 import { DIST } from "../support/plugin-harness.js";
 import { natTable, sysctl, tempDir } from "./agent-harness.js";
-import { FakeApiServer, kubeconfigFor } from "./fake-apiserver.js";
+import { FakeApiServer, kubeconfigFor, linkNodeToApi } from "./fake-apiserver.js";
 
 const SEA_AGENT = join(DIST, "sea", "kubenet-agent");
 // Under scripts/test.sh, which builds the SEA for these tests, a missing executable fails instead of skipping.
@@ -89,25 +88,11 @@ t.test("Kubernetes mode: --once lists the Node through the embedded client", { s
   const inst = install(t);
   const ns = createNetns(t, "node");
   const dir = tempDir(t);
-  // node netns <-veth-> this sandbox namespace, where the fake API server listens (as in kubernetes-mode.test.ts).
-  const hostIf = `kts${randomBytes(3).toString("hex")}`;
-  const a = randomInt(1, 254);
-  const b = randomInt(0, 63) * 4;
-  execFileSync("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", "api0", "netns", ns.name]);
-  t.teardown(() => {
-    try {
-      execFileSync("ip", ["link", "del", hostIf], { stdio: "ignore" });
-    } catch {
-      // gone with the namespace
-    }
-  });
-  execFileSync("ip", ["addr", "add", `169.254.${a}.${b + 1}/30`, "dev", hostIf]);
-  execFileSync("ip", ["link", "set", hostIf, "up"]);
-  ns.exec("ip", ["addr", "add", `169.254.${a}.${b + 2}/30`, "dev", "api0"]);
-  ns.exec("ip", ["link", "set", "api0", "up"]);
+  // node netns <-veth-> this sandbox namespace, where the fake API server listens.
+  const apiAddr = linkNodeToApi(t, ns);
   const api = new FakeApiServer();
   api.patchPodCidrs("node-1", ["10.244.7.0/24"]);
-  const addr = await api.listen(`169.254.${a}.${b + 1}`);
+  const addr = await api.listen(apiAddr);
   t.teardown(() => api.close());
   writeFileSync(join(dir, "kubeconfig"), kubeconfigFor(addr));
   mkdirSync(join(dir, "net.d"));

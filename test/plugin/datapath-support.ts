@@ -72,7 +72,8 @@ export interface Attach {
   readonly args?: string;
 }
 
-function inv(command: string, a: Attach): PluginInvocation {
+/** The harness invocation for an attachment (what `cni` runs). */
+export function inv(command: string, a: Attach): PluginInvocation {
   return {
     command,
     containerId: a.id,

@@ -14,6 +14,7 @@ import { KERNEL_SKIP, createNetns, createTopology, type TestNetns } from "../sup
 import { BRIDGE_BIN, REF_PLUGIN_DIR, describeRun, errorOf, runPlugin, type PluginRun } from "../support/plugin-harness.js";
 import {
   cni,
+  inv,
   cniAsync,
   containerId,
   leases,
@@ -97,17 +98,7 @@ function refRules(id: string, podIp: string, subnet: string, family: 4 | 6 = 4):
 
 /** Like `cni`, with extra variables in the plugin's environment (e.g. another PATH). */
 function cniWithEnv(command: string, a: Attach, env: Record<string, string>): PluginRun {
-  return runPlugin({
-    command,
-    containerId: a.id,
-    ...(a.netns !== undefined ? { netns: a.netns } : {}),
-    ifName: a.ifName ?? "eth0",
-    path: a.path ?? "/opt/cni/bin",
-    config: a.config,
-    host: a.host,
-    ...(a.bin !== undefined ? { bin: a.bin } : {}),
-    env,
-  });
+  return runPlugin({ ...inv(command, a), env });
 }
 
 const ruleLines = (save: string): string[] => save.split("\n").filter((l) => l.startsWith("-A "));
