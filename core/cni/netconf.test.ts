@@ -221,3 +221,18 @@ t.test("requested IPs, MAC, attachments, prevResult", async (t) => {
   t.equal(conf.logFile, "/tmp/x.log");
   t.equal(conf.lockTimeoutMs, 500);
 });
+
+t.test("ipam.reclaimAfterReboot: on for kubenet, off for the drop-ins, a boolean", async (t) => {
+  const ipam = { type: "host-local", subnet: "10.0.0.0/24" };
+  const of = (type: string, invoked: PluginName, extra: Record<string, unknown> = {}) =>
+    hostLocal(parseNetConf(JSON.stringify({ cniVersion: "1.0.0", name: "n", type, ipam: { ...ipam, ...extra } }), invoked)).reclaimAfterReboot;
+  t.equal(of("kubenet", "kubenet"), true, "kubenet type");
+  t.equal(of("bridge", "kubenet"), false, "bridge type through kubenet");
+  t.equal(of("bridge", "bridge"), false, "invoked as bridge");
+  t.equal(of("host-local", "host-local"), false, "invoked as host-local");
+  t.equal(of("kubenet", "host-local"), false, "invoked as host-local, whatever the type");
+  t.equal(of("kubenet", "kubenet", { reclaimAfterReboot: false }), false, "kubenet turned off");
+  t.equal(of("host-local", "host-local", { reclaimAfterReboot: true }), true, "drop-in turned on");
+  throwsCni(t, () => of("kubenet", "kubenet", { reclaimAfterReboot: "yes" }), 6, /ipam\.reclaimAfterReboot must be true or false, got "yes"/);
+  throwsCni(t, () => of("host-local", "host-local", { reclaimAfterReboot: 1 }), 6, /ipam\.reclaimAfterReboot must be true or false, got 1/);
+});

@@ -46,6 +46,11 @@ export interface HostLocalIpamConf {
   /** Lease directory root; leases live in `<dataDir>/<network name>/`. */
   readonly dataDir: string;
   readonly resolvConf?: string | undefined;
+  /**
+   * Our extension: on the first ADD after a reboot, release every lease of the previous boot (their
+   * namespaces died with it). Default true for the `kubenet` type, false for the drop-ins.
+   */
+  readonly reclaimAfterReboot: boolean;
 }
 
 /** Any other ipam.type: exec'd from CNI_PATH with the same env and stdin. */
@@ -284,7 +289,7 @@ export function parseRangeSet(v: unknown, path: string): RangeSet {
   return ranges as unknown as RangeSet;
 }
 
-function parseHostLocal(ipam: Json, version: CniVersion, runtimeConfig: Json, lenient: boolean): HostLocalIpamConf {
+function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean): HostLocalIpamConf {
   const sets: { raw: unknown; path: string }[] = [];
   const ipRanges = optArray(runtimeConfig, "ipRanges", "runtimeConfig.");
   ipRanges?.forEach((raw, i) => sets.push({ raw, path: `runtimeConfig.ipRanges[${i}]` }));
@@ -330,6 +335,8 @@ function parseHostLocal(ipam: Json, version: CniVersion, runtimeConfig: Json, le
   });
   const dataDir = optString(ipam, "dataDir", "ipam.") || DEFAULT_DATA_DIR;
   const resolvConf = optString(ipam, "resolvConf", "ipam.");
+  // Off for the drop-ins: the reference host-local may share their directory and knows nothing of boots.
+  const reclaimAfterReboot = optBool(ipam, "reclaimAfterReboot", "ipam.") ?? plugin === "kubenet";
   return {
     kind: "host-local",
     type: "host-local",
@@ -337,6 +344,7 @@ function parseHostLocal(ipam: Json, version: CniVersion, runtimeConfig: Json, le
     routes,
     dataDir,
     ...(resolvConf ? { resolvConf } : {}),
+    reclaimAfterReboot,
   };
 }
 
@@ -353,7 +361,7 @@ function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeCo
   const type = optString(ipam, "type", "ipam.");
   // Invoked as host-local (e.g. exec'd by a delegating plugin), the ipam section is ours whatever its type.
   if (plugin === "host-local" || type === "host-local" || (plugin === "kubenet" && (type === undefined || type === ""))) {
-    return parseHostLocal(ipam, version, runtimeConfig, lenient);
+    return parseHostLocal(ipam, plugin, version, runtimeConfig, lenient);
   }
   if (type === undefined || type === "") return undefined; // bridge: `ipam: {}` means L2 only
   if (!BINARY_RE.test(type) || type.includes("..")) {

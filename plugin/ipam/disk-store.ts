@@ -3,6 +3,7 @@
 //     lock                          0750, flock(LOCK_EX) around every lease operation
 //     last_reserved_ip.<n>          0600, the IP text, no newline
 //     <ip>                          0600, "<containerID>\r\n<ifname>", name = canonical IP text
+//     kubenet-boot-id               0600, our addition (reclaimAfterReboot): the boot the leases belong to
 // Differences on purpose: a lease appears atomically (never empty), and last_reserved_ip is replaced
 // atomically. Imports node:fs, core/ and native/index.ts (flock). Synchronous.
 
@@ -24,6 +25,7 @@ import { join } from "node:path";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import { formatIp, tryParseIp, type IpAddr } from "../../core/ip.js";
 import { acquireFileLock, type FileLock, type FileLockOptions } from "../../native/index.js";
+import { BOOT_ID_FILE, parseBootId } from "./boot-id.js";
 import { decodeLeaseContent, encodeLeaseOwner, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";
 
 export const LOCK_FILE = "lock";
@@ -200,20 +202,37 @@ export class DiskStore implements LeaseStore {
   }
 
   private writeLastReserved(ip: IpAddr, rangeSetIndex: number): void {
-    const target = join(this.dir, `${LAST_RESERVED_PREFIX}${rangeSetIndex}`);
+    this.replaceFile(`${LAST_RESERVED_PREFIX}${rangeSetIndex}`, formatIp(ip));
+  }
+
+  /** Writes `name` through a temp file and rename(): readers see the old or the new content, never "". */
+  private replaceFile(name: string, data: string): void {
+    const target = join(this.dir, name);
     const tmp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${++tempCounter}`);
     try {
       const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       try {
-        writeSync(fd, formatIp(ip));
+        writeSync(fd, data);
       } finally {
         closeSync(fd);
       }
-      renameSync(tmp, target); // replaces atomically: readers see the old or the new IP, never ""
+      renameSync(tmp, target);
     } catch (e) {
       unlinkQuietly(tmp);
       throw storeError("recording", target, e);
     }
+  }
+
+  recordedBootId(): string | undefined {
+    try {
+      return parseBootId(readFileSync(join(this.dir, BOOT_ID_FILE), "utf8"));
+    } catch {
+      return undefined; // missing or unreadable: unknown, never a reason to release anything
+    }
+  }
+
+  recordBootId(bootId: string): void {
+    this.replaceFile(BOOT_ID_FILE, bootId);
   }
 
   lastReservedIp(rangeSetIndex: number): IpAddr | undefined {

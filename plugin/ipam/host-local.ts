@@ -8,6 +8,7 @@ import type { Attachment, HostLocalIpamConf, NetConf, RangeSet } from "../../cor
 import type { IpConfig, Result } from "../../core/cni/result.js";
 import { compareIp, formatIp, ipEqual, parseCidr, parseIp, type IpAddr } from "../../core/ip.js";
 import type { Logger } from "../types.js";
+import { readKernelBootId } from "./boot-id.js";
 import { allocate, formatRangeSet, rangeContains, rangeFor } from "./allocator.js";
 import { DiskStore, type Locker } from "./disk-store.js";
 import { readResolvConf } from "./resolv-conf.js";
@@ -21,6 +22,8 @@ export interface HostLocalCall {
   readonly log: Logger;
   /** Injected in tests. */
   readonly store?: LeaseStore;
+  /** Where the current boot ID is read (reclaimAfterReboot); default /proc/sys/kernel/random/boot_id. */
+  readonly bootIdPath?: string;
 }
 
 export function storeFor(conf: NetConf, ipam: HostLocalIpamConf, locker?: Locker): LeaseStore {
@@ -58,6 +61,33 @@ function releaseOwner(store: LeaseStore, owner: LeaseOwner): IpAddr[] {
   return matched.map((l) => l.ip);
 }
 
+function describeLease(lease: Lease): string {
+  const c = lease.content;
+  const owner = c.kind === "owner" ? `${c.owner.containerId}/${c.owner.ifName}` : c.kind === "legacy" ? c.containerId : "(empty or unreadable)";
+  return `${formatIp(lease.ip)} ${owner}`;
+}
+
+/**
+ * reclaimAfterReboot, under the lock: when the directory records another boot than `bootId`, every lease
+ * in it belongs to a namespace that died with that boot (the runtime sends no DEL for those), so all are
+ * released; then this boot is recorded. A missing or garbled record is unknown: recorded, nothing released.
+ * On the normal path this is one small file read.
+ */
+function reclaimLeasesOfPreviousBoot(store: LeaseStore, bootId: string | undefined, network: string, log: Logger): void {
+  if (bootId === undefined || !store.recordedBootId || !store.recordBootId) return; // cannot tell boots apart
+  const recorded = store.recordedBootId();
+  if (recorded === bootId) return;
+  if (recorded !== undefined) {
+    const stale = store.leases();
+    for (const lease of stale) {
+      store.release(lease.ip);
+      log.info("released a lease from a previous boot", { network, lease: describeLease(lease), previousBoot: recorded });
+    }
+    log.info("reclaimed the leases of a previous boot", { network, count: stale.length, previousBoot: recorded, bootId });
+  }
+  store.recordBootId(bootId);
+}
+
 export function hostLocalAdd(call: HostLocalCall): Result {
   const { conf, ipam, owner, log } = call;
   if (ipam.ranges.length === 0) {
@@ -66,6 +96,7 @@ export function hostLocalAdd(call: HostLocalCall): Result {
   const dns = ipam.resolvConf ? readResolvConf(ipam.resolvConf) : {};
   const store = call.store ?? storeFor(conf, ipam);
   const pending = requestedIps(conf, call.cniArgs);
+  const bootId = ipam.reclaimAfterReboot ? readKernelBootId(call.bootIdPath) : undefined;
   // A requested IP outside every range set fails before anything is touched.
   const homeless = pending.filter((ip) => !ipam.ranges.some((set) => rangeFor(set, ip)));
   if (homeless.length > 0) {
@@ -80,6 +111,7 @@ export function hostLocalAdd(call: HostLocalCall): Result {
   try {
     ips = store.withLock(() => {
       store.sweepTemporaries();
+      if (ipam.reclaimAfterReboot) reclaimLeasesOfPreviousBoot(store, bootId, conf.name, log);
       const leases = store.leases();
       const lastBefore = ipam.ranges.map((_, idx) => store.lastReservedIp(idx));
       const got: IpConfig[] = [];
@@ -193,11 +225,29 @@ export function freeCounts(ipam: HostLocalIpamConf, leases: readonly IpAddr[]): 
   });
 }
 
-export function hostLocalStatus(conf: NetConf, ipam: HostLocalIpamConf, store = storeFor(conf, ipam)): void {
+export interface HostLocalStatusOptions {
+  readonly store?: LeaseStore;
+  readonly log?: Logger;
+  /** As HostLocalCall.bootIdPath. */
+  readonly bootIdPath?: string;
+}
+
+export function hostLocalStatus(conf: NetConf, ipam: HostLocalIpamConf, options: HostLocalStatusOptions = {}): void {
   if (ipam.ranges.length === 0) {
     throw new CniError(CNI_ERROR_CODE.NOT_AVAILABLE, `ipam: no IP ranges configured for network ${q(conf.name)}`);
   }
-  const free = freeCounts(ipam, store.snapshot());
+  const store = options.store ?? storeFor(conf, ipam);
+  const leases = store.snapshot();
+  let free = freeCounts(ipam, leases);
+  if (free.some((n) => n === 0n) && ipam.reclaimAfterReboot) {
+    // Leases of a previous boot are as good as free: the next ADD releases them before it allocates.
+    const bootId = readKernelBootId(options.bootIdPath);
+    const recorded = store.recordedBootId?.();
+    if (bootId !== undefined && recorded !== undefined && recorded !== bootId) {
+      options.log?.info(`${leases.length} leases from a previous boot will be reclaimed at the next ADD`, { network: conf.name, previousBoot: recorded });
+      free = freeCounts(ipam, []);
+    }
+  }
   const full = free.findIndex((n) => n === 0n);
   if (full >= 0) {
     const set = ipam.ranges[full]!;

@@ -71,6 +71,6 @@ export function ipamGc(conf: NetConf, valid: readonly Attachment[], ctx: PluginC
 export function ipamStatus(conf: NetConf, ctx: PluginContext, cniPath: readonly string[] = []): void {
   const ipam = conf.ipam;
   if (ipam === undefined) return;
-  if (ipam.kind === "host-local") return hostLocalStatus(conf, ipam);
+  if (ipam.kind === "host-local") return hostLocalStatus(conf, ipam, { log: ctx.log });
   delegateRun({ type: ipam.type, command: "STATUS", conf, cniPath, ctx });
 }

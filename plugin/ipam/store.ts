@@ -81,4 +81,11 @@ export interface LeaseStore {
   sweepTemporaries(): number;
   /** Lease IPs without taking the lock (may be slightly stale): for STATUS counts. */
   snapshot(): IpAddr[];
+  /**
+   * Optional (reclaimAfterReboot): the boot ID recorded in the directory, undefined when missing or not a
+   * boot ID. May be called without the lock (the record is replaced atomically).
+   */
+  recordedBootId?(): string | undefined;
+  /** Records `bootId` as the boot the directory's leases belong to. */
+  recordBootId?(bootId: string): void;
 }
