@@ -115,7 +115,8 @@ export function leases(dataDir: string, network = "kubenet"): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => n !== "lock" && !n.startsWith("last_reserved_ip")).sort();
+  // IP names only: not lock, last_reserved_ip.<n>, kubenet-boot-id (reclaimAfterReboot) or temp files.
+  return names.filter((n) => /^[0-9a-f.:]+$/.test(n) && (n.includes(".") || n.includes(":"))).sort();
 }
 
 export function leaseOwner(dataDir: string, ip: string, network = "kubenet"): string {
