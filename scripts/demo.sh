@@ -70,7 +70,8 @@ GW=$(in_ns pod-a ip -4 route show default | awk '{print $3}')
 echo "--- pod-a eth0 $A, pod-b eth0 $B, gateway $GW"
 in_ns pod-a ip route
 echo "--- node: bridge and ports"; in_ns node ip -br link show master cbr0; in_ns node ip -br addr show dev cbr0
-echo "--- leases in $WORK/networks/kubenet:"; for f in "$WORK"/networks/kubenet/*; do printf '  %s: %s\n' "$(basename "$f")" "$(tr '\r\n' '  ' <"$f")"; done
+echo "--- $WORK/networks/kubenet (host-local's format: one file per leased IP holding \"containerID\\r\\nifname\"):"
+for f in "$WORK"/networks/kubenet/*; do printf '  %s: %s\n' "$(basename "$f")" "$(tr '\r\n' '  ' <"$f")"; done
 
 step "traffic"
 in_ns pod-a ping -c1 -W2 "$B" | grep -E 'bytes from|loss'
@@ -88,7 +89,7 @@ cni DEL demo-pod-a /run/netns/pod-a "$RESULT_A" && echo "DEL pod-a: ok"
 ip netns del pod-b
 cni DEL demo-pod-b /run/netns/pod-b && echo "DEL pod-b after its netns was deleted: ok"
 cni DEL demo-pod-b "" && echo "DEL pod-b again, empty CNI_NETNS: ok"
-echo "--- leases left: $(ls "$WORK"/networks/kubenet | grep -cvE '^(lock|last_reserved_ip)' || true)"
+echo "--- leases left: $(ls "$WORK"/networks/kubenet | grep -cE '^[0-9a-f.:]+$' || true)"
 echo "--- veths left in node: $(in_ns node ip -o link show type veth | grep -c veth || true)"
 
 step "agent: cleanup (removes its chain, jump and conflist)"
