@@ -6,6 +6,7 @@ import { closeSync, constants, openSync } from "node:fs";
 import type { FileLock, FileLockOptions } from "./api.js";
 import * as libc from "./ffi/libc.js";
 import { SysError, sysErrorFromNode } from "./ffi/sys-error.js";
+import { monotonicMs } from "./clock.js";
 
 const EAGAIN = 11;
 
@@ -45,10 +46,10 @@ export function acquireFileLock(path: string, options: FileLockOptions): FileLoc
   }
   try {
     const op = (shared ? libc.LOCK_SH : libc.LOCK_EX) | libc.LOCK_NB;
-    const deadline = performance.now() + timeoutMs;
+    const deadline = monotonicMs() + timeoutMs;
     let pause = 1;
     while (!libc.flock(fd, op, JSON.stringify(path))) {
-      const left = deadline - performance.now();
+      const left = deadline - monotonicMs();
       if (left <= 0) throw new LockTimeoutError(path, timeoutMs);
       sleepSync(Math.min(pause, left));
       pause = Math.min(pause * 2, 20);

@@ -29,6 +29,7 @@ export { openRtnl } from "./rtnl/rtnl.js";
 export { NetnsNotFoundError, NotNetnsError, currentNetns, openNetns, withNetnsSync } from "./netns.js";
 export { readSysctl, sysctlPath, writeSysctl } from "./sysctl.js";
 export { LockTimeoutError, acquireFileLock } from "./file-lock.js";
+export { monotonicMs } from "./clock.js";
 export { formatMac, parseMac } from "./rtnl/link.js";
 
 export {

@@ -2,12 +2,12 @@
 // ipmasq-rules.ts), applied with the iptables tools found on the runtime's PATH (whatever backend the
 // system's alternatives point at: legacy or nft). Async (child processes); never runs under the IPAM lock.
 // Per family: one `iptables-save -t nat` read, then at most one `iptables-restore --noflush` transaction.
-// node:child_process and node:crypto load only when a config asks for ipMasq (start-up stays lean); the
+// node:child_process (~3 ms) loads only when a config asks for ipMasq (start-up stays lean); the
 // tools start synchronously when a function is called, so they run while the caller does netlink work.
 // Failures: 11 when the xtables lock stays held, 111 for anything else iptables says.
 
 import type * as NodeChildProcess from "node:child_process";
-import type * as NodeCrypto from "node:crypto";
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
@@ -44,25 +44,18 @@ export interface MasqOwner {
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const FAMILIES: readonly IpFamily[] = [4, 6];
 
-type Crypto = typeof NodeCrypto;
 type ChildProcess = typeof NodeChildProcess;
-let crypto: Crypto | undefined;
 let childProcess: ChildProcess | undefined;
 
 // Loaded on first use, synchronously, so that a command's iptables tools start the moment it asks for them
 // and run while its netlink work proceeds. `require` in the CommonJS bundle; createRequire in in-process
 // (ES module) test runs. (node:module is loaded by Node itself either way.)
 const requireNow: NodeJS.Require = typeof require === "function" ? require : createRequire(join(process.cwd(), "noop.js"));
-const loadCrypto = (): Crypto => (crypto ??= requireNow("node:crypto") as Crypto);
 const loadChildProcess = (): ChildProcess => (childProcess ??= requireNow("node:child_process") as ChildProcess);
 
 /** The chain name of (network, containerID): "CNI-" + the first 24 hex digits of sha512(network + id). */
 export function masqChainName(network: string, containerId: string): string {
-  return chainNameOf(loadCrypto(), network, containerId);
-}
-
-function chainNameOf(c: Crypto, network: string, containerId: string): string {
-  return chainNameFromDigest(c.createHash("sha512").update(network + containerId).digest("hex"));
+  return chainNameFromDigest(createHash("sha512").update(network + containerId).digest("hex"));
 }
 
 /**
@@ -262,13 +255,11 @@ export async function checkIpMasq(mc: MasqContext, owner: MasqOwner, addrs: read
  * comment on their rules. Returns the chains removed.
  */
 export async function gcIpMasq(mc: MasqContext, network: string, validIds: ReadonlySet<string>): Promise<string[]> {
-  const c = loadCrypto();
-  const chainOf = (net: string, id: string): string => chainNameOf(c, net, id);
   const what = `could not remove stale masquerade chains of network ${q(network)}`;
   const removed = await Promise.all(
     FAMILIES.map((family) =>
       readNat(mc, family, what, true).then(async (table) => {
-        const stale = staleChains(table, network, validIds, chainOf);
+        const stale = staleChains(table, network, validIds, masqChainName);
         const payload = renderTeardown(table, stale);
         if (payload !== undefined) await restore(mc, family, what, payload);
         return stale;

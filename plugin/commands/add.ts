@@ -10,7 +10,7 @@ import type { BridgeConf, NetConf } from "../../core/cni/netconf.js";
 import type { CniInterface, Dns, IpConfig, Result } from "../../core/cni/result.js";
 import { cniVersionAtLeast } from "../../core/cni/version.js";
 import { networkOf, nextIp } from "../../core/ip.js";
-import { IF_OPER_UP } from "../../native/index.js";
+import { IF_OPER_UP, monotonicMs } from "../../native/index.js";
 import { ensureBridge, ensureGatewayAddrs, gatewayNets } from "../bridge/bridge.js";
 import { configureContainerIface, planRoutes, reportedRoutes, setLoopbackUp } from "../bridge/container-iface.js";
 import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
@@ -105,11 +105,11 @@ const isEmptyDns = (d: Dns): boolean =>
 
 /** The reference waits for the host veth to be UP before answering: the pod must not race a dead port. */
 async function waitOperUp(host: NsHandle, index: number, name: string): Promise<number> {
-  const started = performance.now();
+  const started = monotonicMs();
   for (const delay of [0, 5, 20, 50, 100, 250, 500, 1000]) {
     if (delay > 0) await sleep(delay);
     const link = host.rtnl.linkFindByIndex(index);
-    if (link?.operstate === IF_OPER_UP) return performance.now() - started;
+    if (link?.operstate === IF_OPER_UP) return monotonicMs() - started;
   }
   throw new CniError(CNI_ERROR_CODE.KERNEL_OPERATION_FAILED, `bridge port in error state: ${q(name)} did not come up within 2 s`);
 }
