@@ -142,6 +142,119 @@ export interface Rtnl {
   routeAdd(route: RouteSpec): void; // ip route add (EEXIST when present)
   routeReplace(route: RouteSpec): void; // ip route replace
   routeDel(route: RouteSpec): void; // ip route del (ESRCH when missing; IPv6 without any route for the prefix: ENOENT)
+
+  linkAddIfb(spec: LinkAddIfbSpec): Link; // ip link add NAME [mtu M] [up] type ifb
+  qdiscAdd(index: number, spec: QdiscAddSpec): void; // tc qdisc add dev X root handle 1: tbf ... | handle ffff: ingress (EEXIST)
+  qdiscDel(index: number, spec: QdiscDelSpec): void; // tc qdisc del dev X root|ingress (ENOENT/EINVAL when missing)
+  qdiscList(index?: number): Qdisc[]; // tc qdisc show [dev X]
+  filterAdd(index: number, spec: U32FilterSpec): void; // tc filter add dev X parent P protocol all prio N u32 ... action mirred ...
+  filterDel(index: number, spec: { parent: number; priority: number; protocol: number }): void; // tc filter del dev X parent P prio N protocol ...
+  filterList(index: number, parent: number): TcFilter[]; // tc filter show dev X parent P
+}
+
+/** A token bucket filter as asked: bytes per second, bucket size in bytes, queue limit in bytes. */
+export interface TbfParams {
+  readonly rate: number;
+  readonly burst: number;
+  readonly limit: number;
+}
+
+/** A TBF as the kernel reports it. `burst` is derived from `buffer` (ticks of 64 ns) and the rate. */
+export interface TbfState {
+  readonly rate: number;
+  readonly limit: number;
+  /** The bucket as time, in psched ticks (tc_tbf_qopt.buffer). */
+  readonly buffer: number;
+  /** The bucket in bytes: buffer time x rate, exact to one tick's worth of bytes (tbfBurstTolerance). */
+  readonly burst: number;
+  readonly mtu: number;
+  readonly peakrate: number;
+}
+
+/** What `qdiscAdd` creates: a TBF at `parent` with `handle` (tc's "root handle 1:"), or the ingress qdisc (ffff:). */
+export type QdiscAddSpec =
+  | { readonly kind: "tbf"; readonly parent: number; readonly handle: number; readonly tbf: TbfParams }
+  | { readonly kind: "ingress" };
+
+/** Which qdisc `qdiscDel` removes: tc's "root" is parent TC_H_ROOT; "ingress" is parent TC_H_INGRESS, handle ffff:. */
+export interface QdiscDelSpec {
+  readonly parent: number;
+  readonly handle?: number;
+  readonly kind?: string;
+}
+
+/** A qdisc (RTM_NEWQDISC) as decoded; `tbf` is set for kind "tbf". Unknown attributes stay in `attrs`. */
+export interface Qdisc {
+  readonly index: number;
+  readonly kind: string;
+  readonly handle: number;
+  readonly parent: number;
+  readonly tbf: TbfState | undefined;
+  readonly attrs: readonly RawAttr[];
+}
+
+/** struct tc_u32_key: mask and value (host numbers, sent in network byte order), offset in the packet. */
+export interface U32Key {
+  readonly mask: number;
+  readonly value: number;
+  readonly off: number;
+  readonly offmask: number;
+}
+
+/** struct tc_mirred: `action` TC_ACT_*, `eaction` TCA_EGRESS_REDIR..., target ifindex. */
+export interface MirredParams {
+  readonly action: number;
+  readonly eaction: number;
+  readonly ifindex: number;
+}
+
+export interface TcAction {
+  readonly kind: string;
+  readonly mirred: MirredParams | undefined;
+}
+
+export interface U32State {
+  /** TC_U32_TERMINAL etc.; undefined on the hash-table entries the kernel dumps too. */
+  readonly selFlags: number | undefined;
+  readonly keys: readonly U32Key[];
+  readonly classId: number | undefined;
+  /** Set on hash-table entries (no selector): their bucket count. */
+  readonly divisor: number | undefined;
+  readonly actions: readonly TcAction[];
+}
+
+/**
+ * What `filterAdd` creates: a u32 filter at `parent` (e.g. ffff:) for `protocol` (ETH_P_ALL...) at
+ * `priority`, matching `keys` (default: one all-zero key = every packet), class `classId`, with one
+ * mirred action (tc's "action mirred egress redirect dev X" = eaction TCA_EGRESS_REDIR, action TC_ACT_STOLEN).
+ */
+export interface U32FilterSpec {
+  readonly parent: number;
+  readonly priority: number;
+  readonly protocol: number;
+  readonly classId: number;
+  readonly keys?: readonly U32Key[];
+  readonly mirred: MirredParams;
+}
+
+/** A filter (RTM_NEWTFILTER) as decoded; `u32` is set for kind "u32". */
+export interface TcFilter {
+  readonly index: number;
+  readonly kind: string;
+  readonly parent: number;
+  readonly handle: number;
+  readonly priority: number;
+  /** ETH_P_* in host order. */
+  readonly protocol: number;
+  readonly u32: U32State | undefined;
+  readonly attrs: readonly RawAttr[];
+}
+
+export interface LinkAddIfbSpec {
+  readonly name: string;
+  readonly mtu?: number;
+  /** Created up (ifi_flags IFF_UP), in the same request. */
+  readonly up?: boolean;
 }
 
 /** An open network namespace: pass `fd` to IFLA_NET_NS_FD (LinkAddVethSpec.peerNetnsFd, linkSetNetns). */

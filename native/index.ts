@@ -11,7 +11,12 @@ export type {
   FileLockOptions,
   Link,
   LinkAddBridgeSpec,
+  LinkAddIfbSpec,
   LinkAddVethSpec,
+  MirredParams,
+  Qdisc,
+  QdiscAddSpec,
+  QdiscDelSpec,
   NetnsHandle,
   OpenRtnlOptions,
   RawAttr,
@@ -19,6 +24,13 @@ export type {
   RouteSpec,
   Rtnl,
   SysctlOptions,
+  TbfParams,
+  TbfState,
+  TcAction,
+  TcFilter,
+  U32FilterSpec,
+  U32Key,
+  U32State,
 } from "./api.js";
 
 export { SysError, errnoName, isErrno } from "./ffi/sys-error.js";
@@ -31,6 +43,17 @@ export { readSysctl, sysctlPath, writeSysctl } from "./sysctl.js";
 export { LockTimeoutError, acquireFileLock } from "./file-lock.js";
 export { monotonicMs } from "./clock.js";
 export { formatMac, parseMac } from "./rtnl/link.js";
+export { tbfBurstTolerance, tbfLimitForLatency } from "./tc/tbf.js";
+export { formatTcHandle } from "./tc/qdisc.js";
+export {
+  ETH_P_ALL,
+  TCA_EGRESS_REDIR,
+  TC_ACT_STOLEN,
+  TC_H_INGRESS,
+  TC_H_ROOT,
+  TC_U32_TERMINAL,
+  tcHandle,
+} from "./tc/constants.js";
 
 export {
   AF_BRIDGE,

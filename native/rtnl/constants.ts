@@ -178,6 +178,12 @@ const RTM_TYPE_NAMES: Readonly<Record<number, string>> = {
   [RTM_NEWROUTE]: "RTM_NEWROUTE",
   [RTM_DELROUTE]: "RTM_DELROUTE",
   [RTM_GETROUTE]: "RTM_GETROUTE",
+  36: "RTM_NEWQDISC",
+  37: "RTM_DELQDISC",
+  38: "RTM_GETQDISC",
+  44: "RTM_NEWTFILTER",
+  45: "RTM_DELTFILTER",
+  46: "RTM_GETTFILTER",
 };
 
 /** "RTM_NEWLINK" for 16; "RTM_<n>" for types we never send. */

@@ -8,11 +8,17 @@ import type {
   AddrAddOptions,
   Link,
   LinkAddBridgeSpec,
+  LinkAddIfbSpec,
   LinkAddVethSpec,
   OpenRtnlOptions,
+  Qdisc,
+  QdiscAddSpec,
+  QdiscDelSpec,
   Route,
   RouteSpec,
   Rtnl,
+  TcFilter,
+  U32FilterSpec,
 } from "../api.js";
 import { NETLINK_ROUTE } from "../netlink/constants.js";
 import { NetlinkError } from "../netlink/netlink-error.js";
@@ -42,6 +48,8 @@ import {
 import { type LinkMessage, type RtnlMessage, decodeRtnlMessage, encodeRtnlMessage } from "./messages.js";
 import { decodeRoute, describeRoute, routeAddRequest, routeDelRequest, routeListRequest, routeReplaceRequest } from "./route.js";
 import type { NlMessage } from "../netlink/header.js";
+import { linkAddIfbRequest } from "./link-ifb.js";
+import * as tc from "../tc/ops.js";
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -162,6 +170,10 @@ export class RtnlHandle implements Rtnl, RtnlExtras {
     return this.create(linkAddVethRequest(spec), spec.name, detail);
   }
 
+  linkAddIfb(spec: LinkAddIfbSpec): Link {
+    return this.create(linkAddIfbRequest(spec), spec.name, `ip link add ${JSON.stringify(spec.name)} type ifb`);
+  }
+
   linkSetUp(index: number): void {
     this.ack(linkSetUpRequest(index, true), `ip link set #${index} up`);
   }
@@ -261,5 +273,31 @@ export class RtnlHandle implements Rtnl, RtnlExtras {
 
   routeDel(route: RouteSpec): void {
     this.ack(routeDelRequest(route), `ip route del ${describeRoute(route)}`);
+  }
+
+  // --- traffic control (native/tc) ---
+
+  qdiscAdd(index: number, spec: QdiscAddSpec): void {
+    tc.qdiscAdd(this.socket, index, spec);
+  }
+
+  qdiscDel(index: number, spec: QdiscDelSpec): void {
+    tc.qdiscDel(this.socket, index, spec);
+  }
+
+  qdiscList(index?: number): Qdisc[] {
+    return tc.qdiscList(this.socket, index);
+  }
+
+  filterAdd(index: number, spec: U32FilterSpec): void {
+    tc.filterAdd(this.socket, index, spec);
+  }
+
+  filterDel(index: number, spec: { parent: number; priority: number; protocol: number }): void {
+    tc.filterDel(this.socket, index, spec);
+  }
+
+  filterList(index: number, parent: number): TcFilter[] {
+    return tc.filterList(this.socket, index, parent);
   }
 }
