@@ -2,12 +2,16 @@
 // dist/loopback are symlinks, and basename(argv[1]) picks the plugin). The only plugin file that touches
 // process.env, stdio and the exit status. Loads just what the invocation needs: the datapath commands (and
 // through them native/ and koffi) are imported lazily, so VERSION, errors and host-local stay cheap.
+// First it is a thin client: ADD/DEL/CHECK/GC/STATUS go to the agent's CNI service when one listens (the
+// config's agentSocket, else /run/kubenet/cni.sock); with no service the command runs here, as before.
 
 import { readSync, writeSync, appendFileSync } from "node:fs";
 import { basename } from "node:path";
 import { CNI_ERROR_CODE, CniError } from "../core/cni/errors.js";
-import type { PluginName } from "../core/cni/netconf.js";
-import { skelMain, type SkelIo } from "./skel.js";
+import { peekAgentSocket, type PluginName } from "../core/cni/netconf.js";
+import { UnixStream } from "../native/index.js";
+import { SERVICE_COMMANDS, callService, lostRequestError } from "./client.js";
+import { MAX_STDIN_BYTES, skelMain, type SkelIo } from "./skel.js";
 import type { PluginCommands } from "./types.js";
 
 const sleepMs = (ms: number): void => {
@@ -49,8 +53,8 @@ function readStdin(limit: number): Buffer {
   return Buffer.concat(chunks);
 }
 
-function writeAll(fd: number, text: string): void {
-  let data = Buffer.from(text);
+function writeAll(fd: number, text: string | Uint8Array): void {
+  let data = typeof text === "string" ? Buffer.from(text) : text;
   while (data.length > 0) {
     try {
       const n = writeSync(fd, data);
@@ -72,15 +76,67 @@ async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
   return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
 }
 
+const invokedAs = basename(process.argv[1] ?? "kubenet");
+
+/** stdin read once: by the thin client (it forwards the bytes) and, on fallback, handed to skel as is. */
+let stdinRead: { readonly bytes: Buffer } | { readonly error: unknown } | undefined;
+function stdinOnce(limit: number): Buffer {
+  if (stdinRead === undefined) {
+    try {
+      stdinRead = { bytes: readStdin(limit) };
+    } catch (error) {
+      stdinRead = { error };
+    }
+  }
+  if ("error" in stdinRead) throw stdinRead.error;
+  return stdinRead.bytes;
+}
+
+/**
+ * The thin client: returns the exit code when the service answered (or lost the request: code 11), or
+ * undefined when the command must run in-process (no service, refused, or not a command worth a trip).
+ */
+function viaService(): number | undefined {
+  if (!SERVICE_COMMANDS.has(process.env["CNI_COMMAND"] ?? "")) return undefined;
+  let stdin: Buffer;
+  try {
+    stdin = stdinOnce(MAX_STDIN_BYTES);
+  } catch {
+    return undefined; // skel reports it
+  }
+  const path = peekAgentSocket(stdin);
+  if (path === undefined) return undefined;
+  const env = Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined);
+  const outcome = callService(path, { invokedAs, env, stdin }, (p) => UnixStream.connect(p));
+  switch (outcome.kind) {
+    case "answered":
+      writeAll(1, outcome.stdout);
+      writeAll(2, outcome.stderr);
+      return outcome.exitCode;
+    case "lost":
+      writeAll(1, lostRequestError(path, outcome.reason, stdin));
+      return 1;
+    case "unavailable":
+      if (process.env["KUBENET_DEBUG"] === "1") writeAll(2, `kubenet: running in-process: ${outcome.reason}\n`);
+      return undefined;
+  }
+}
+
 const io: SkelIo = {
-  invokedAs: basename(process.argv[1] ?? "kubenet"),
+  invokedAs,
   env: process.env,
-  readStdin,
+  readStdin: stdinOnce,
   writeStdout: (text) => writeAll(1, text),
   writeStderr: (text) => writeAll(2, text),
   appendLog: (path, text) => appendFileSync(path, text, { mode: 0o600 }),
   loadCommands,
 };
+
+const served = viaService();
+if (served !== undefined) {
+  // Nothing is pending: every write above was synchronous. Exit at once instead of winding Node down.
+  process.exit(served);
+}
 
 skelMain(io).then(
   (code) => {

@@ -1,7 +1,7 @@
 import t from "tap";
 import { throwsCni } from "../../test/support/assert-cni.js";
 import { formatCidr, formatIp } from "../ip.js";
-import { parseNetConf, type HostLocalIpamConf, type NetConf, type PluginName } from "./netconf.js";
+import { DEFAULT_AGENT_SOCKET, agentSocketProblem, parseNetConf, peekAgentSocket, type HostLocalIpamConf, type NetConf, type PluginName } from "./netconf.js";
 
 const hl = (ipam: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ cniVersion: "1.0.0", name: "net1", type: "host-local", ipam: { type: "host-local", ...ipam }, ...extra });
@@ -235,4 +235,20 @@ t.test("ipam.reclaimAfterReboot: on for kubenet, off for the drop-ins, a boolean
   t.equal(of("host-local", "host-local", { reclaimAfterReboot: true }), true, "drop-in turned on");
   throwsCni(t, () => of("kubenet", "kubenet", { reclaimAfterReboot: "yes" }), 6, /ipam\.reclaimAfterReboot must be true or false, got "yes"/);
   throwsCni(t, () => of("host-local", "host-local", { reclaimAfterReboot: 1 }), 6, /ipam\.reclaimAfterReboot must be true or false, got 1/);
+});
+
+t.test("agentSocket: peeked by the thin client, validated by the parser", async (t) => {
+  const conf = (extra: Record<string, unknown>): string => JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "loopback", ...extra });
+  t.equal(peekAgentSocket(conf({})), DEFAULT_AGENT_SOCKET);
+  t.equal(peekAgentSocket(conf({ agentSocket: "/tmp/x/cni.sock" })), "/tmp/x/cni.sock");
+  t.equal(peekAgentSocket(conf({ agentSocket: "off" })), undefined, "off: always in-process");
+  t.equal(peekAgentSocket(conf({ agentSocket: "rel/cni.sock" })), undefined, "invalid: in-process, which reports it");
+  t.equal(peekAgentSocket("not json"), undefined);
+  t.equal(peekAgentSocket("[1]"), undefined);
+  t.equal(peekAgentSocket(""), undefined);
+  t.equal(agentSocketProblem(`/${"a".repeat(107)}`)?.includes("at most 107 bytes"), true);
+  t.throws(() => parseNetConf(conf({ agentSocket: "cni.sock" }), "loopback"), { code: 7, message: /agentSocket "cni.sock" is not an absolute path/ });
+  t.throws(() => parseNetConf(conf({ agentSocket: 3 }), "loopback"), { code: 6, message: /agentSocket must be a string/ });
+  t.doesNotThrow(() => parseNetConf(conf({ agentSocket: "off" }), "loopback"));
+  t.doesNotThrow(() => parseNetConf(conf({ agentSocket: "/run/kubenet/cni.sock" }), "loopback"));
 });

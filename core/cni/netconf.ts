@@ -463,6 +463,39 @@ export function peekCniVersion(stdin: Uint8Array | string): CniVersion | undefin
   }
 }
 
+/** Where the agent's CNI service listens unless the config's `agentSocket` says otherwise. */
+export const DEFAULT_AGENT_SOCKET = "/run/kubenet/cni.sock";
+/** sockaddr_un.sun_path holds 108 bytes, the terminating NUL included. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** What is wrong with an `agentSocket` value (an absolute path, or "off"), or undefined when it is fine. */
+export function agentSocketProblem(v: unknown): string | undefined {
+  if (typeof v !== "string") return `agentSocket must be a string, got ${q(v)}`;
+  if (v === "off") return undefined;
+  if (!v.startsWith("/")) return `agentSocket ${q(v)} is not an absolute path: use e.g. ${q(DEFAULT_AGENT_SOCKET)}, or "off"`;
+  if (Buffer.byteLength(v) > MAX_SOCKET_PATH_BYTES || v.includes("\0")) {
+    return `agentSocket ${q(v)} is not a usable unix socket path (at most ${MAX_SOCKET_PATH_BYTES} bytes, no NUL)`;
+  }
+  return undefined;
+}
+
+/**
+ * The thin client's look at stdin: the service socket to try (the `agentSocket` key, else the default), or
+ * undefined when the request must run in-process: agentSocket is "off", or stdin is not a JSON object or has
+ * an invalid agentSocket (then the in-process run reports the problem with its proper error code).
+ */
+export function peekAgentSocket(stdin: Uint8Array | string): string | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof stdin === "string" ? stdin : Buffer.from(stdin).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!isObj(raw)) return undefined;
+  const v = raw["agentSocket"] ?? DEFAULT_AGENT_SOCKET;
+  return agentSocketProblem(v) === undefined && v !== "off" ? (v as string) : undefined;
+}
+
 /** The stdin JSON object, or CniError 6. */
 export function parseJsonObject(stdin: Uint8Array | string): Json {
   const text = typeof stdin === "string" ? stdin : Buffer.from(stdin).toString("utf8");
@@ -549,6 +582,11 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
     validAttachments = [...(validAttachments ?? []), ...parseAttachments(v, key)];
   }
 
+  const agentSocket = raw["agentSocket"];
+  if (agentSocket !== undefined && agentSocket !== null) {
+    const problem = agentSocketProblem(agentSocket);
+    if (problem !== undefined) throw typeof agentSocket === "string" ? invalid(problem) : decodeError(problem);
+  }
   const logFile = optString(raw, "logFile", "") || undefined;
   const lockTimeoutMs = optInt(raw, "lockTimeoutMs", "") ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (lockTimeoutMs < 1 || lockTimeoutMs > MAX_LOCK_TIMEOUT_MS) {

@@ -150,6 +150,11 @@ export const SOL_SOCKET = 1;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_RCVTIMEO = 20;
+export const SO_SNDTIMEO = 21;
+export const SO_PEERCRED = 17;
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+export const MSG_NOSIGNAL = 0x4000;
 export const SOL_NETLINK = 270;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
@@ -205,6 +210,19 @@ export function recvfrom(fd: number, buf: Uint8Array, flags: number, from?: Uint
   return check("recvfrom", undefined, () =>
     fn("long recvfrom(int, void *, size_t, int, void *, void *)")(fd, buf, buf.length, flags, from ?? null, fromLen),
   );
+}
+
+/** connect(2) with a raw sockaddr. */
+export function connect(fd: number, addr: Uint8Array, detail?: string): void {
+  check("connect", detail, () => fn("int connect(int, const void *, uint32_t)")(fd, addr, addr.length));
+}
+
+/** getsockopt(2) into a buffer of `size` bytes; returns the bytes the kernel filled in. */
+export function getsockopt(fd: number, level: number, name: number, size: number, detail?: string): Uint8Array {
+  const out = new Uint8Array(size);
+  const len = new Uint32Array([size]);
+  check("getsockopt", detail, () => fn("int getsockopt(int, int, int, void *, void *)")(fd, level, name, out, len));
+  return out.subarray(0, Math.min(size, len[0] ?? 0));
 }
 
 export function close(fd: number): void {
