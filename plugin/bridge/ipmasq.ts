@@ -7,7 +7,6 @@
 // Failures: 11 when the xtables lock stays held, 111 for anything else iptables says.
 
 import type * as NodeChildProcess from "node:child_process";
-import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
@@ -55,6 +54,8 @@ const loadChildProcess = (): ChildProcess => (childProcess ??= requireNow("node:
 
 /** The chain name of (network, containerID): "CNI-" + the first 24 hex digits of sha512(network + id). */
 export function masqChainName(network: string, containerId: string): string {
+  // node:crypto on first use only: a pod without ipMasq (kubenet's default) never loads it.
+  const { createHash } = process.getBuiltinModule("node:crypto");
   return chainNameFromDigest(createHash("sha512").update(network + containerId).digest("hex"));
 }
 
