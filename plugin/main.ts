@@ -76,7 +76,15 @@ async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
   return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
 }
 
-const invokedAs = basename(process.argv[1] ?? "kubenet");
+/**
+ * The name this executable was run as (multi-call). A script's is argv[1]; a Bun-compiled executable reports
+ * its bundled entry ("/$bunfs/root/...") there and the exec'ed name in argv0.
+ */
+function invokedAsName(): string {
+  const script = process.argv[1];
+  return basename(script === undefined || script.startsWith("/$bunfs/") ? process.argv0 : script);
+}
+const invokedAs = invokedAsName();
 
 /** stdin read once: by the thin client (it forwards the bytes) and, on fallback, handed to skel as is. */
 let stdinRead: { readonly bytes: Buffer } | { readonly error: unknown } | undefined;
@@ -138,13 +146,13 @@ if (served !== undefined) {
   process.exit(served);
 }
 
+// Exit as soon as the answer is out: stdout, stderr and the log file are written synchronously, so nothing is
+// pending. Letting the runtime wind down instead (process.exitCode) costs every call ~10 ms of teardown.
 skelMain(io).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (e: unknown) => {
     // skelMain never throws; this is the last line of defence.
     writeAll(2, `kubenet: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

@@ -5,7 +5,7 @@
 // koffi and libc are loaded lazily, on the first call, and each function is declared on first use.
 
 import { tmpdir } from "node:os";
-import { addonCacheDirs, loadEmbeddedAddon, type SeaAssets } from "./sea-addon.js";
+import { addonCacheDirs, bunAssets, loadEmbeddedAddon, type SeaAssets } from "./sea-addon.js";
 import { SysError } from "./sys-error.js";
 
 /** The part of koffi's API we use, typed at the boundary (koffi's own typings are `any`). */
@@ -74,10 +74,11 @@ function isKoffi(value: unknown): value is KoffiModule {
  * then musl), and fall back to the official entry point whenever that does not give a working module.
  */
 function loadKoffi(): KoffiModule {
-  // A single executable carries koffi.node as an asset, and only that one is used (never one found on disk).
-  // getBuiltinModule: Node >= 20.16 (engines says >= 20, so it may be missing on the script path).
+  // A single executable (Node SEA or Bun-compiled) carries koffi.node as an asset, and only that one is used
+  // (never one found on disk). getBuiltinModule: Node >= 20.16 (engines says >= 20, so it may be missing on
+  // the script path).
   const getBuiltin = process.getBuiltinModule as typeof process.getBuiltinModule | undefined;
-  const sea = getBuiltin?.("node:sea") as SeaAssets | undefined;
+  const sea = bunAssets() ?? (getBuiltin?.("node:sea") as SeaAssets | undefined);
   if (sea?.isSea() === true) {
     const native = loadEmbeddedAddon(sea, "koffi", addonCacheDirs(process.execPath, tmpdir(), process.geteuid?.() ?? 0));
     if (!isKoffi(native)) throw new Error("the koffi module embedded in this executable has no load()/errno()");

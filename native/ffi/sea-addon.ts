@@ -1,6 +1,8 @@
 // native/ffi/sea-addon: loads a native module (.node) that a single-executable build (Node SEA) carries as an
 // asset. Node cannot dlopen from inside its own executable, so the bytes go to a cache file, written once per
 // version, and are dlopen'd from there. Imports node builtins only. Synchronous. Used by ./libc.ts (koffi).
+// The same code serves a Bun-compiled executable (scripts/build.mjs): Bun can load an embedded .node itself,
+// but it unpacks it to a predictable name in /tmp that another user could plant first; we never let it.
 //
 // What gets loaded is always the inode that was checked: the file is opened, fstat'ed (a regular file owned
 // by root or by us, not writable by group or others), compared byte for byte with the asset, and then
@@ -8,14 +10,38 @@
 // wrong or unsafe file is replaced atomically (written under a temp name with O_EXCL, then renamed over it).
 // A cache directory that is not ours (or root's) or is writable by others is never used.
 
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** The part of `node:sea` used here (Node >= 20.12). */
+/** The part of `node:sea` used here (Node >= 20.12); also what a Bun executable offers through {@link bunAssets}. */
 export interface SeaAssets {
   isSea(): boolean;
-  getRawAsset(key: string): string | ArrayBuffer;
+  getRawAsset(key: string): string | ArrayBuffer | Uint8Array;
+}
+
+/**
+ * What a Bun-compiled executable embeds (scripts/build.mjs defines it with `--define`, so the identifier exists
+ * only inside such an executable): the virtual directory of its embedded files ("/$bunfs/root") and the
+ * manifest (JSON text) that names the native modules' files there.
+ */
+declare const KUBENET_BUN_EMBEDDED: { readonly dir: string; readonly manifest: string } | undefined;
+
+/** The embedded files of this Bun-compiled executable, read like SEA assets; undefined anywhere else. */
+export function bunAssets(): SeaAssets | undefined {
+  if (typeof KUBENET_BUN_EMBEDDED !== "object") return undefined;
+  const { dir, manifest } = KUBENET_BUN_EMBEDDED;
+  // Bun's fs reads the executable's own embedded files under this virtual directory (no disk I/O).
+  return { isSea: () => true, getRawAsset: (key) => (key === SEA_NATIVE_MANIFEST ? manifest : readFileSync(join(dir, key))) };
+}
+
+function rawBytes(raw: string | ArrayBuffer | Uint8Array): Uint8Array {
+  if (typeof raw === "string") return Buffer.from(raw, "utf8");
+  return raw instanceof Uint8Array ? raw : new Uint8Array(raw);
+}
+
+/** A name no other writer picks (O_EXCL still refuses a clash): pid + the monotonic clock, no node:crypto at start-up. */
+function uniqueSuffix(): string {
+  return `${process.pid}.${process.hrtime.bigint().toString(36)}`;
 }
 
 /** The asset that maps a module name to its asset key (which carries a hash of the bytes), written by scripts/build-sea.mjs. */
@@ -82,7 +108,7 @@ export function openCachedAddon(dir: string, name: string, bytes: Uint8Array): n
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "ENOENT" && code !== "ELOOP") throw e;
   }
-  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString("hex")}`);
+  const tmp = join(dir, `.${name}.${uniqueSuffix()}`);
   const fd = openSync(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
@@ -113,10 +139,10 @@ export function dlopenFd(fd: number): unknown {
  * @throws with every directory's reason when none works, or when the executable does not carry the module
  */
 export function loadEmbeddedAddon(sea: SeaAssets, name: string, dirs: readonly string[], dlopen: (fd: number) => unknown = dlopenFd): unknown {
-  const manifest = JSON.parse(Buffer.from(sea.getRawAsset(SEA_NATIVE_MANIFEST) as ArrayBuffer).toString("utf8")) as Record<string, unknown>;
+  const manifest = JSON.parse(new TextDecoder().decode(rawBytes(sea.getRawAsset(SEA_NATIVE_MANIFEST)))) as Record<string, unknown>;
   const key = manifest[name];
   if (typeof key !== "string") throw new Error(`this executable does not carry the native module ${name}; rebuild it with scripts/build-sea.mjs`);
-  const bytes = new Uint8Array(sea.getRawAsset(key) as ArrayBuffer);
+  const bytes = rawBytes(sea.getRawAsset(key));
   const failures: string[] = [];
   for (const dir of dirs) {
     let fd: number;
