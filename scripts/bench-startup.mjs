@@ -1,50 +1,74 @@
-// Start-up of the plugin as the bundled script (dist/kubenet, node from PATH) vs the single executable
-// (dist/sea/kubenet): median wall time of VERSION and of a host-local ADD (IPAM only: leases in a temp dir,
-// no network change), each run under a clean environment as a runtime passes it.
-//   node scripts/bench-sea.mjs [runs] [executable...]     (default: 20 runs, dist/kubenet dist/sea/kubenet)
+// Start-up of the plugin's runtime and packaging options, interleaved in one run, each under a clean
+// environment as a runtime passes it: VERSION (no stdin read, no native code), a host-local ADD (IPAM: leases
+// in a temp dir, koffi for the lock) and a loopback ADD (netlink: `lo` up in this process's netns, so run it
+// inside `unshare --net`). Reports p50 wall ms and CPU ms (user+sys of the child, from /proc/self/stat's
+// cutime+cstime) per executable, with `node -e 0` and `bun -e 0` as floors and the Go loopback as reference.
+//   unshare --net node scripts/bench-startup.mjs [--runs N] [NAME=EXECUTABLE ...]
+//   (default: dist/kubenet; an executable is called through sibling host-local and loopback links if present)
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const [runsArg, ...bins] = process.argv.slice(2);
-const runs = Number(runsArg ?? 20);
-const executables = bins.length > 0 ? bins.map((b) => resolve(b)) : [join(root, "dist", "kubenet"), join(root, "dist", "sea", "kubenet")];
+const argv = process.argv.slice(2);
+const runs = argv.includes("--runs") ? Number(argv[argv.indexOf("--runs") + 1]) : 20;
+const named = argv.filter((a) => a.includes("="));
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const bun = join(root, "node_modules", "bun", "bin", "bun.exe");
 
-function timeRun(bin, env, input) {
+/** user+sys of reaped children so far, ms (USER_HZ = 100). */
+function childCpuMs() {
+  const s = readFileSync("/proc/self/stat", "utf8");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ").map(Number);
+  return (f[13] + f[14]) * 10;
+}
+
+function timeRun(argvOf, env, input) {
+  const c0 = childCpuMs();
   const t0 = performance.now();
-  const r = spawnSync(bin, [], { env: { PATH, ...env }, input, encoding: "utf8" });
+  const r = spawnSync(argvOf[0], argvOf.slice(1), { env: { PATH, ...env }, input, encoding: "utf8" });
   const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${bin} ${env.CNI_COMMAND} failed (${r.status}): ${r.stdout}${r.stderr}`);
-  return ms;
+  if (r.status !== 0) throw new Error(`${argvOf.join(" ")} ${env.CNI_COMMAND ?? ""} failed (${r.status}): ${r.stdout}${r.stderr}`);
+  return { ms, cpu: childCpuMs() - c0 };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const dataDir = mkdtempSync(join(tmpdir(), "kubenet-bench-startup-"));
+const hostLocalConf = JSON.stringify({ cniVersion: "1.0.0", name: "bench", type: "host-local", ipam: { type: "host-local", ranges: [[{ subnet: "10.99.0.0/16" }]], dataDir } });
+const loConf = JSON.stringify({ cniVersion: "1.0.0", name: "lo", type: "loopback" });
+let n = 0;
+const cni = (command) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `bench${n++}`, CNI_NETNS: "/proc/self/ns/net", CNI_IFNAME: "eth0", CNI_PATH: "/opt/cni/bin" });
 
-for (const exe of executables) {
-  const dir = mkdtempSync(join(tmpdir(), "kubenet-bench-"));
-  // host-local is picked by the invoked name, as a runtime would call it.
-  const hostLocal = join(dirname(exe), "host-local");
-  const conf = JSON.stringify({
-    cniVersion: "1.0.0",
-    name: "bench",
-    type: "host-local",
-    ipam: { type: "host-local", ranges: [[{ subnet: "10.99.0.0/16" }]], dataDir: dir },
-  });
-  timeRun(exe, { CNI_COMMAND: "VERSION" }, ""); // warm the page cache (and the SEA's native module cache)
-  const version = [];
-  const add = [];
-  for (let i = 0; i < runs; i++) {
-    version.push(timeRun(exe, { CNI_COMMAND: "VERSION" }, ""));
-    add.push(timeRun(hostLocal, { CNI_COMMAND: "ADD", CNI_CONTAINERID: `bench${i}`, CNI_NETNS: "/proc/self/ns/net", CNI_IFNAME: "eth0", CNI_PATH: "/opt/cni/bin" }, conf));
+/** name -> list of [label, argv, env factory, stdin] */
+const cases = [
+  ["node -e 0", () => [["node", "-e", "0"], {}, ""]],
+  ...(existsSync(bun) ? [["bun -e 0", () => [[bun, "-e", "0"], {}, ""]]] : []),
+  ["Go loopback VERSION", () => [["/usr/lib/cni/loopback"], { CNI_COMMAND: "VERSION" }, ""]],
+  ["Go loopback ADD", () => [["/usr/lib/cni/loopback"], { ...cni("ADD"), CNI_IFNAME: "lo" }, loConf]],
+  ["Go host-local ADD", () => [["/usr/lib/cni/host-local"], cni("ADD"), hostLocalConf]],
+];
+for (const spec of named.length > 0 ? named : [`dist/kubenet=${join(root, "dist", "kubenet")}`]) {
+  const [name, exe] = [spec.slice(0, spec.indexOf("=")), resolve(spec.slice(spec.indexOf("=") + 1))];
+  const sibling = (n) => (existsSync(join(dirname(exe), n)) ? join(dirname(exe), n) : exe);
+  cases.push([`${name} VERSION`, () => [[exe], { CNI_COMMAND: "VERSION" }, ""]]);
+  cases.push([`${name} loopback ADD`, () => [[sibling("loopback")], { ...cni("ADD"), CNI_IFNAME: "lo" }, loConf]]);
+  cases.push([`${name} host-local ADD`, () => [[sibling("host-local")], cni("ADD"), hostLocalConf]]);
+}
+
+const res = new Map(cases.map(([label]) => [label, { ms: [], cpu: [] }]));
+for (const [, make] of cases) timeRun(...make()); // warm the page cache (and the native module caches)
+for (let i = 0; i < runs; i++) {
+  for (const [label, make] of cases) {
+    const { ms, cpu } = timeRun(...make());
+    res.get(label).ms.push(ms);
+    res.get(label).cpu.push(cpu);
   }
-  rmSync(dir, { recursive: true, force: true });
-  const mb = (statSync(exe).size / 1e6).toFixed(1);
-  console.log(`${exe.replace(`${root}/`, "")} (${mb} MB): VERSION ${median(version).toFixed(1)} ms, host-local ADD ${median(add).toFixed(1)} ms (median of ${runs})`);
 }
+rmSync(dataDir, { recursive: true, force: true });
+const p50 = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const floor = p50(res.get("node -e 0").ms);
+console.log(`| what | wall p50 ms | / node -e 0 | CPU ms (mean) |\n|---|---|---|---|`);
+for (const [label, { ms, cpu }] of res) console.log(`| ${label} | ${p50(ms).toFixed(1)} | ${(p50(ms) / floor).toFixed(2)} | ${mean(cpu).toFixed(1)} |`);
+console.log(`\n${runs} runs each, interleaved; clean environment (PATH only)`);

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks. `npm run bench` runs all of them, `npm run bench:native` only the native layer's.
+# Benchmarks. `npm run bench` runs the native layer's, `npm run bench:native` too; `npm run bench:cni` the
+# CNI chain against the Go reference plugins (scripts/bench-cni.ts).
 # Everything runs inside a throwaway network + mount namespace (unshare), like scripts/test.sh: the benches
 # create their own namespaces under a private /run/netns and never touch the machine's network.
 #   bash scripts/bench.sh [native] [--runs N] [--ops N]
+#   bash scripts/bench.sh cni [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent] [--variant NAME=PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=all
-if [ "${1:-}" = native ]; then what=native; shift; fi
+if [ "${1:-}" = native ] || [ "${1:-}" = cni ]; then what=$1; shift; fi
 if [ "$(id -u)" != 0 ]; then echo "bench.sh: needs root (it creates network namespaces)" >&2; exit 1; fi
 
 # Bundles go under node_modules/ so that the external `koffi` resolves exactly as for dist/.
@@ -17,6 +19,23 @@ common=(--bundle --platform=node --format=cjs --target=node20 --external:koffi -
 "$esbuild" native/index.ts "${common[@]}" --outfile="$out/native.cjs"
 "$esbuild" scripts/bench-native.ts "${common[@]}" --outfile="$out/bench-native.cjs"
 unset NODE_EXTRA_CA_CERTS
+
+if [ "$what" = cni ]; then
+  bash scripts/ensure-deps.sh
+  node scripts/build.mjs >/dev/null
+  "$esbuild" scripts/bench-cni.ts "${common[@]}" --outfile="$out/bench-cni.cjs"
+  # tmpfs over /run (netns bind mounts, the xtables lock, /run/kubenet: nothing reaches the machine's) and
+  # over a fresh work dir (leases, the agent's conflist and socket).
+  work=$(mktemp -d /tmp/kubenet-bench-cni.XXXXXX)
+  trap 'rmdir "$work"' EXIT
+  unshare --net --mount --propagation private -- env -i PATH="$PATH" KUBENET_BENCH_SANDBOX=1 bash -c '
+    mount -t tmpfs tmpfs /run && mkdir /run/netns
+    mount -t tmpfs -o mode=0700 tmpfs "$1"
+    ip link set lo up
+    shift
+    exec node "$@"' bench "$work" "$out/bench-cni.cjs" --dist dist --work "$work" "$@"
+  exit
+fi
 
 case "$what" in
   all|native)

@@ -94,7 +94,7 @@ const clientNodeFromAsset = {
 
 const targets = [
   // koffi is not bundled either way: libc.ts loads its .node itself (from the asset inside a SEA).
-  // The plugin starts for every pod: V8's code cache saves ~4 ms of its ~25 ms (measured, bench-sea.mjs).
+  // The plugin starts for every pod: V8's code cache saves ~4 ms of its ~25 ms (measured, bench-startup.mjs).
   { entry: "plugin/main.ts", name: "kubenet", aliases: ["bridge", "host-local", "loopback"], plugins: [], assets: {}, codeCache: true },
   {
     entry: "agent/main.ts",
