@@ -6,7 +6,7 @@
 // reused, and replaced (never loaded) when its content, mode or owner is wrong.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import t from "tap";
@@ -20,19 +20,11 @@ const SKIP: string | false = KERNEL_SKIP || (existsSync(SEA_BIN) || process.env[
 
 const BUN_BIN = join(DIST, "kubenet");
 
-/** Bun appends this trailer to every executable it compiles. */
+/** A Bun-compiled executable turns back into the bun CLI when BUN_BE_BUN=1 is set, and prints Bun's version. */
 function isBunCompiled(file: string): boolean {
   if (!existsSync(file)) return false;
-  const trailer = Buffer.from("\n---- Bun! ----\n");
-  const fd = openSync(file, "r");
-  try {
-    const size = fstatSync(fd).size;
-    const tail = Buffer.alloc(trailer.length);
-    readSync(fd, tail, 0, tail.length, Math.max(0, size - tail.length));
-    return tail.equals(trailer);
-  } finally {
-    closeSync(fd);
-  }
+  const r = spawnSync(file, ["--version"], { env: { BUN_BE_BUN: "1" }, encoding: "utf8", timeout: 60_000 });
+  return r.status === 0 && /^\d+\.\d+\.\d+/.test(r.stdout);
 }
 
 interface Executable {
