@@ -26,7 +26,9 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 1
   fi
 fi
-if [ ! -d node_modules/koffi ] || [ ! -d node_modules/tap ]; then
+# node_modules/bun/bin/bun.exe: the bun devDependency (it compiles dist/kubenet); checkouts installed before it
+# was added get it here.
+if [ ! -d node_modules/koffi ] || [ ! -d node_modules/tap ] || [ ! -x node_modules/bun/bin/bun.exe ]; then
   echo "installing node modules (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
