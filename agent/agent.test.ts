@@ -45,18 +45,19 @@ t.test("Agent.sync: converges a fresh node, then N syncs of an unchanged node wr
   const { agent, host, conflist } = setup(t);
   const first = await agent.sync();
   t.ok(first.ok, "first sync ok");
-  t.same(first.writes, { iptablesRestores: 1, iptablesRules: 4, sysctls: 1, conflist: 1, bridge: 0 });
+  t.same(first.writes, { iptablesRestores: 2, iptablesRules: 7, sysctls: 1, conflist: 1, bridge: 0, forward: 1, routes: 0 });
   t.same(host.sysctlWrites, ["net.ipv4.ip_forward=1"]);
   t.equal(jumps(host).length, 1);
   t.same(host.nat[4].chains.get("KUBENET-MASQ")?.map((r) => r.at(-1) === "--random-fully" ? "MASQUERADE" : r[1]), ["169.254.0.0/16", "10.244.0.0/16", "MASQUERADE"]);
   t.match(readFileSync(conflist, "utf8"), /"subnet": "10.244.1.0\/24"/);
   for (let i = 0; i < 20; i++) {
     const r = await agent.sync();
-    t.same(r.writes, { iptablesRestores: 0, iptablesRules: 0, sysctls: 0, conflist: 0, bridge: 0 }, `sync ${i + 2}: no writes`);
+    t.same(r.writes, { iptablesRestores: 0, iptablesRules: 0, sysctls: 0, conflist: 0, bridge: 0, forward: 0, routes: 0 }, `sync ${i + 2}: no writes`);
   }
   t.equal(host.nat[4].restores, 1, "one iptables-restore in 21 syncs");
+  t.equal(host.filter[4].restores, 1, "one FORWARD chain restore in 21 syncs");
   t.equal(host.nat[6].saves, 0, "IPv6 untouched on a v4-only node");
-  t.match(agent.renderMetrics(), /kubenet_agent_iptables_restores_total\{family="4"\} 1\n/);
+  t.match(agent.renderMetrics(), /kubenet_agent_iptables_restores_total\{family="4"\} 2\n/);
   t.match(agent.renderMetrics(), /kubenet_agent_syncs_total\{result="success"\} 21\n/);
 });
 

@@ -21,8 +21,11 @@ import { detectMtu } from "./reconcilers/mtu.js";
 import { syncSysctls } from "./reconcilers/sysctls.js";
 import { formatPodCidrs, samePodCidrs, type PodCidrs, type PodCidrSource } from "./sources/pod-cidrs.js";
 import { SyncLoop } from "./sync-loop.js";
+import { FORWARD_CHAIN, syncForward } from "./masq/forward.js";
+import { HostGw, type HostGwHealth } from "./routes/host-gw.js";
+import type { PeerSource } from "./sources/peers.js";
 
-export const STEPS = ["bridge", "sysctls", "masq", "conflist"] as const;
+export const STEPS = ["bridge", "sysctls", "masq", "conflist", "forward", "routes"] as const;
 export type StepName = (typeof STEPS)[number];
 
 export interface StepReport {
@@ -48,6 +51,10 @@ export interface SyncReport {
     readonly sysctls: number;
     readonly conflist: number;
     readonly bridge: number;
+    /** iptables-restore runs for the FORWARD chain. */
+    readonly forward: number;
+    /** host-gw routes added, replaced or deleted. */
+    readonly routes: number;
   };
   readonly steps: Partial<Record<StepName | "source", StepReport>>;
 }
@@ -61,6 +68,8 @@ export interface HealthReport {
     readonly maxAgeSeconds: number;
     readonly ready: boolean;
     readonly podCIDRs: readonly string[];
+    /** host-gw: our routes, the peers that get none (off-link ...) and why. */
+    readonly routes?: HostGwHealth;
   };
 }
 
@@ -71,6 +80,8 @@ export interface AgentOptions {
   readonly log: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
+  /** The other nodes, for --routes host-gw. */
+  readonly peers?: PeerSource;
 }
 
 const M = {
@@ -111,6 +122,8 @@ export class Agent {
   #podCidrs: PodCidrs | undefined;
   readonly #lastErrors = new Map<string, string>();
   #loop: SyncLoop | undefined;
+  readonly #hostGw: HostGw | undefined;
+  readonly #peers: PeerSource | undefined;
 
   constructor(options: AgentOptions) {
     this.#config = options.config;
@@ -129,6 +142,12 @@ export class Agent {
     this.metrics.declare(M.bridgeChanges[0], "counter", M.bridgeChanges[1]);
     this.metrics.declare(M.podCidrChanges[0], "counter", M.podCidrChanges[1]);
     this.metrics.declare(M.ready[0], "gauge", M.ready[1]);
+    this.#peers = options.peers;
+    if (this.#config.routes === "host-gw") {
+      if (options.peers === undefined) throw new Error("--routes host-gw needs a peer source");
+      const host = this.#host;
+      this.#hostGw = new HostGw({ source: options.peers, nodeName: this.#config.nodeName, openRtnl: () => host.openRtnl(), isErrno: host.isErrno, log: this.#log, metrics: this.metrics });
+    }
   }
 
   /** Picks the iptables backend (once: never mixed afterwards) and whether --random-fully is usable. */
@@ -179,13 +198,24 @@ export class Agent {
     const sourceDone = this.#source.run(() => loop.trigger(), signal).catch((err: unknown) => {
       this.#log.error("PodCIDR source stopped", { error: describeError(err) });
     });
+    // host-gw: a Node event re-plans the routes at once, without waiting for the whole sync.
+    const hostGw = this.#hostGw;
+    let routesDone: Promise<unknown> = Promise.resolve();
+    if (hostGw !== undefined && this.#peers !== undefined) {
+      const routes = new SyncLoop({ sync: () => this.#syncRoutes(hostGw), intervalMs: () => this.resyncIntervalMs(), log: this.#log });
+      const peersDone = this.#peers.run(() => routes.trigger(), signal).catch((err: unknown) => {
+        this.#log.error("Peer source stopped", { error: describeError(err) });
+      });
+      routesDone = Promise.all([routes.run(signal), peersDone]);
+    }
     await loop.run(signal);
     await sourceDone;
+    await routesDone;
   }
 
   async sync(): Promise<SyncReport> {
     const started = this.#now();
-    const writes = { iptablesRestores: 0, iptablesRules: 0, sysctls: 0, conflist: 0, bridge: 0 };
+    const writes = { iptablesRestores: 0, iptablesRules: 0, sysctls: 0, conflist: 0, bridge: 0, forward: 0, routes: 0 };
     const steps: Partial<Record<StepName | "source", StepReport>> = {};
     let podCidrs: PodCidrs | undefined;
     try {
@@ -258,6 +288,8 @@ export class Agent {
       steps.sysctls = await this.#syncSysctls(desired, writes);
       // 3. Masquerade rules, per family.
       steps.masq = await this.#syncMasq(desired, writes);
+      // 3b. FORWARD acceptance, per family.
+      if ((this.#config.forwardAccept ?? "on") === "on") steps.forward = await this.#syncForward(podCidrs, writes);
       // 4. The conflist, last: only once the bridge matches it.
       if (steps.bridge.ok) {
         try {
@@ -276,10 +308,47 @@ export class Agent {
         steps.conflist = { ok: false, changed: false, details: ["skipped: the bridge is not in line with the PodCIDR"], error: "skipped" };
         this.metrics.inc(M.stepErrors[0], M.stepErrors[1], { step: "conflist" });
       }
+      // 5. host-gw routes to the other nodes.
+      if (this.#hostGw !== undefined) {
+        const r = await this.#syncRoutes(this.#hostGw);
+        writes.routes = r.writes;
+        steps.routes = r.ok ? this.#succeeded("routes", r.writes > 0, r.details) : this.#failed("routes", r.error, r.details);
+      }
       return finish(true, mtu);
     } finally {
       rtnl.close();
     }
+  }
+
+  /** One host-gw run; a failure is logged by #failed in sync(), or here when the routes loop ran it. */
+  async #syncRoutes(hostGw: HostGw): Promise<Awaited<ReturnType<HostGw["sync"]>>> {
+    const r = await hostGw.sync(this.#podCidrs);
+    if (r.ok) this.#lastErrors.delete("routes");
+    else if (this.#lastErrors.get("routes") !== describeError(r.error)) this.#log.error("Step routes failed", { error: describeError(r.error) });
+    return r;
+  }
+
+  async #syncForward(podCidrs: PodCidrs, writes: { forward: number; iptablesRestores: number; iptablesRules: number }): Promise<StepReport> {
+    const details: string[] = [];
+    const errors: unknown[] = [];
+    for (const family of [...new Set(podCidrs.map((c) => c.addr.family))]) {
+      const clusters = this.#config.clusterCidrs.filter((c) => c.addr.family === family);
+      const cidrs = clusters.length > 0 ? clusters : podCidrs.filter((c) => c.addr.family === family);
+      try {
+        const rules = await syncForward(this.#iptables.get(family) as Iptables, { family, chain: FORWARD_CHAIN, cidrs });
+        if (rules === 0) continue;
+        writes.forward++;
+        writes.iptablesRestores++;
+        writes.iptablesRules += rules;
+        this.metrics.inc(M.restores[0], M.restores[1], { family: String(family) });
+        this.metrics.inc(M.rules[0], M.rules[1], { family: String(family) }, rules);
+        details.push(`IPv${family}: rewrote ${FORWARD_CHAIN} (${rules} rules)`);
+      } catch (err) {
+        errors.push(new Error(`IPv${family} FORWARD rules`, { cause: err }));
+      }
+    }
+    if (errors.length > 0) return this.#failed("forward", errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(describeError).join("; ")), details);
+    return this.#succeeded("forward", details.length > 0, details);
   }
 
   async #syncSysctls(desired: DesiredState, writes: { sysctls: number }): Promise<StepReport> {
@@ -389,7 +458,7 @@ export class Agent {
   health(): HealthReport {
     const maxAgeMs = healthzMaxAge(this.#config, this.resyncIntervalMs());
     const podCIDRs = (this.#podCidrs ?? []).map(formatCidr);
-    const base = { maxAgeSeconds: maxAgeMs / 1000, ready: this.metrics.get(M.ready[0]) === 1, podCIDRs };
+    const base = { maxAgeSeconds: maxAgeMs / 1000, ready: this.metrics.get(M.ready[0]) === 1, podCIDRs, ...(this.#hostGw === undefined ? {} : { routes: this.#hostGw.health() }) };
     if (this.#lastGoodSync === undefined) {
       return { status: 503, body: { status: "never-synced", lastSuccessfulSync: null, ageSeconds: null, ...base } };
     }
@@ -405,6 +474,9 @@ export class Agent {
   renderMetrics(): string {
     for (const [k, v] of Object.entries(this.#source.stats ?? {})) {
       this.metrics.setCounter(`kubenet_agent_node_watch_${snake(k)}_total`, `Kubernetes Node list/watch: ${k}.`, v);
+    }
+    for (const [k, v] of Object.entries(this.#peers?.stats ?? {})) {
+      this.metrics.setCounter(`kubenet_agent_nodes_watch_${snake(k)}_total`, `Kubernetes list/watch of all Nodes (host-gw): ${k}.`, v);
     }
     return this.metrics.render();
   }

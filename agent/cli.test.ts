@@ -29,6 +29,7 @@ t.test("parseCli: static mode with every flag", async (t) => {
       source: undefined, clusterCidrs: undefined, cniConfDir: "/tmp/c", cniConfName: "01-x.conflist", cniVersion: "1.1.0", ipamDataDir: "/tmp/i",
       bridgeName: "br0", mtu: 9000, masqConfigPath: "/tmp/m", masqChain: "MY-MASQ", iptablesMode: "legacy", randomFully: "off",
       lockWaitSeconds: 7, resyncIntervalMs: 1000, listen: { host: "::1", port: 0 }, healthzMaxAgeMs: 10_000, logLevel: "debug",
+      forwardAccept: "on", routes: "off", nodeName: "node-a",
     },
   );
 });
@@ -136,4 +137,15 @@ t.test("Metrics.render: Prometheus text format", async (t) => {
     ].join("\n"),
   );
   t.equal(m.total("a_total"), 3);
+});
+
+t.test("parseCli: --routes host-gw, --peers-file, --forward-accept", async (t) => {
+  const k = parseCli(["run", "--kubeconfig", "/k", "--routes", "host-gw", "--forward-accept", "off"], env);
+  t.same(k.kind === "run" && [k.config.routes, k.config.peersFile, k.config.nodeName, k.config.forwardAccept], ["host-gw", undefined, "node-a", "off"]);
+  const s = parseCli(["run", "--static-pod-cidr", "10.1.0.0/24", "--routes=host-gw", "--peers-file", "/p.json", "--node-name", "w1"], env);
+  t.same(s.kind === "run" && [s.config.routes, s.config.peersFile, s.config.nodeName], ["host-gw", "/p.json", "w1"]);
+  t.throws(() => parseCli(["run", "--static-pod-cidr", "10.1.0.0/24", "--routes", "host-gw"], env), /needs --peers-file/);
+  t.throws(() => parseCli(["run", "--kubeconfig", "/k", "--peers-file", "/p"], env), /--peers-file only applies with --routes host-gw/);
+  t.throws(() => parseCli(["run", "--routes", "bgp"], env), /Invalid --routes "bgp": expected off or host-gw/);
+  t.throws(() => parseCli(["run", "--forward-accept", "yes"], env), /Invalid --forward-accept "yes"/);
 });

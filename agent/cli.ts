@@ -47,12 +47,18 @@ Flags:
   --listen HOST:PORT|off           /healthz and /metrics (default ${DEFAULTS.listen.host}:${DEFAULTS.listen.port})
   --healthz-max-age DURATION       /healthz is 503 when the last good sync is older (default 3 x resync interval)
   --log-level debug|info|warn|error (default info)
+  --routes off|host-gw             host-gw: route every other node's PodCIDR via its on-link InternalIP
+                                   (default off: the cloud's route table, or nothing, routes between nodes)
+  --peers-file PATH                host-gw peers from a file re-read every resync instead of watching all
+                                   Nodes: {"nodes":[{"name":"w2","podCIDRs":[...],"internalIPs":[...]}]}
+  --forward-accept on|off          our FORWARD chain accepts cluster traffic whatever the policy (default on)
 `;
 
 const VALUE_FLAGS = new Set([
   "config", "static-pod-cidr", "pod-cidr-file", "kubeconfig", "node-name", "cluster-cidr", "cni-conf-dir", "cni-conf-name",
   "cni-version", "ipam-data-dir", "bridge", "mtu", "masq-config", "masq-chain", "iptables-mode", "random-fully",
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level",
+  "routes", "peers-file", "forward-accept",
 ]);
 const BOOL_FLAGS = new Set(["once", "help"]);
 
@@ -76,7 +82,8 @@ export function parseCli(argv: readonly string[], env: CliEnv): Command {
     if (flags.has("once")) throw new UsageError("--once only applies to run");
     return { kind: "cleanup", config: common };
   }
-  return { kind: "run", config: { ...common, source: sourceFrom(flags, env) }, once: flags.has("once") };
+  const source = sourceFrom(flags, env);
+  return { kind: "run", config: { ...common, ...routesFrom(flags, env, source), source }, once: flags.has("once") };
 }
 
 function parseFlags(args: readonly string[]): Map<string, string> {
@@ -195,6 +202,7 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
     listen: parseListen(str("listen")),
     healthzMaxAgeMs: duration("healthz-max-age"),
     logLevel,
+    forwardAccept: oneOf("forward-accept", ["on", "off"] as const, DEFAULTS.forwardAccept),
   };
 }
 
@@ -220,6 +228,19 @@ function sourceFrom(flags: Map<string, string>, env: CliEnv): SourceConfig {
     throw new UsageError(`Invalid node name ${JSON.stringify(nodeName)}: expected a DNS subdomain (set --node-name or NODE_NAME)`);
   }
   return { kind: "kubernetes", kubeconfig, nodeName };
+}
+
+function routesFrom(flags: Map<string, string>, env: CliEnv, source: SourceConfig): Pick<AgentConfig, "routes" | "peersFile" | "nodeName"> {
+  const routes = flags.get("routes") ?? DEFAULTS.routes;
+  if (routes !== "off" && routes !== "host-gw") throw new UsageError(`Invalid --routes ${JSON.stringify(routes)}: expected off or host-gw`);
+  const peersFile = flags.get("peers-file");
+  if (peersFile !== undefined && routes !== "host-gw") throw new UsageError("--peers-file only applies with --routes host-gw");
+  if (peersFile === "") throw new UsageError("Invalid --peers-file: empty path");
+  if (routes === "host-gw" && source.kind !== "kubernetes" && peersFile === undefined) {
+    throw new UsageError("--routes host-gw without a Kubernetes API needs --peers-file PATH (the other nodes' PodCIDRs and addresses)");
+  }
+  const nodeName = source.kind === "kubernetes" ? source.nodeName : (flags.get("node-name") ?? (env.nodeName !== undefined && env.nodeName !== "" ? env.nodeName : env.hostname));
+  return { routes, peersFile, nodeName };
 }
 
 function cidrList(flag: string, text: string | undefined): IpNet[] {

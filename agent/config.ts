@@ -43,6 +43,14 @@ export interface AgentConfig {
   /** /healthz turns 503 when the last good sync is older than this; undefined = 3 x resync interval. */
   readonly healthzMaxAgeMs: number | undefined;
   readonly logLevel: LogLevel;
+  /** host-gw: a route to every on-link peer's PodCIDR ("off": the cloud, or nothing, routes between nodes). */
+  readonly routes?: "off" | "host-gw";
+  /** Static peers for host-gw (re-read at every resync) instead of watching every Node. */
+  readonly peersFile?: string | undefined;
+  /** This node's name: its own entry among the peers is ignored. */
+  readonly nodeName?: string | undefined;
+  /** Our FORWARD chain accepting cluster traffic whatever the FORWARD policy (default on). */
+  readonly forwardAccept?: "on" | "off";
 }
 
 export const DEFAULTS = {
@@ -57,6 +65,8 @@ export const DEFAULTS = {
   resyncIntervalMs: 60_000,
   listen: { host: "127.0.0.1", port: 9970 },
   logLevel: "info",
+  routes: "off",
+  forwardAccept: "on",
 } as const;
 
 /** The age after which /healthz reports the agent as stale. */

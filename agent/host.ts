@@ -6,11 +6,12 @@ import { isErrno, openRtnl, readSysctl, writeSysctl, type Link } from "../native
 import { execChecked, execFile, type ExecFn } from "./exec.js";
 import { createIptables, type Iptables, type IptablesMode } from "./masq/iptables.js";
 import type { BridgeRtnl, ErrnoPredicate } from "./reconcilers/bridge.js";
+import type { RoutesRtnl } from "./routes/reconcile.js";
 import type { SysctlIo } from "./reconcilers/sysctls.js";
 import type { IpFamily } from "../core/ip.js";
 
 /** An rtnetlink handle for one sync: what the bridge reconciler and MTU detection need. */
-export interface AgentRtnl extends BridgeRtnl {
+export interface AgentRtnl extends BridgeRtnl, RoutesRtnl {
   linkList(): Link[];
   close(): void;
 }

@@ -10,7 +10,7 @@ import { parseCli, UsageError, USAGE, type Command } from "./cli.js";
 import { createHostDeps } from "./host.js";
 import { startHttpServer, type RunningHttpServer } from "./http-server.js";
 import { createLogger, describeError } from "./log.js";
-import { createSource } from "./sources/create.js";
+import { createPeerSource, createSource } from "./sources/create.js";
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -43,16 +43,20 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const { config } = command;
   const source = await createSource(config.source, log);
-  const agent = new Agent({ config, source, host, log });
+  const peers = await createPeerSource(config, log);
+  const agent = new Agent({ config, source, host, log, ...(peers === undefined ? {} : { peers }) });
   const controller = new AbortController();
 
   if (command.once) {
     const sourceDone = source.run(() => undefined, controller.signal);
-    const listed = await Promise.race([source.synced().then(() => true), delay(ONCE_LIST_TIMEOUT_MS).then(() => false)]);
+    const peersDone = peers?.run(() => undefined, controller.signal);
+    const firstAnswers = Promise.all([source.synced(), peers?.synced()]);
+    const listed = await Promise.race([firstAnswers.then(() => true), delay(ONCE_LIST_TIMEOUT_MS).then(() => false)]);
     if (!listed) log.warn("No answer from the PodCIDR source in time", { timeoutMs: ONCE_LIST_TIMEOUT_MS });
     const report = await agent.sync();
     controller.abort();
     await sourceDone;
+    await peersDone;
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return !report.ready ? EXIT_NOT_READY : report.ok ? EXIT_OK : EXIT_FAILED;
   }

@@ -3,6 +3,8 @@
 // The client library is loaded here, lazily, and only in Kubernetes mode: the static agent never loads it
 // and nothing outside agent/ ever does (the plugin's start-up path stays small).
 
+import type { ListWatchApi } from "./reflector.js";
+
 export interface NodeListResult {
   /** The Node object, or undefined when no Node of that name exists. */
   readonly node: unknown;
@@ -68,6 +70,42 @@ export async function createKubeNodeApi(options: KubeClientOptions): Promise<Nod
             if (signal.aborted) c.abort();
             else signal.addEventListener("abort", onAbort, { once: true });
           }, done);
+      });
+    },
+  };
+}
+
+/**
+ * Every Node (host-gw): GET /api/v1/nodes, then watches of the whole collection from a resourceVersion,
+ * with bookmarks and the reflector's randomised server-side timeout.
+ */
+export async function createKubeNodesListWatch(options: KubeClientOptions): Promise<ListWatchApi> {
+  const k8s = await import("@kubernetes/client-node");
+  const kc = new k8s.KubeConfig();
+  if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromCluster();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const watcher = new k8s.Watch(kc);
+  return {
+    async list() {
+      const list = await core.listNode();
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+    },
+    watch(resourceVersion, onEvent, signal) {
+      return new Promise<void>((resolve, reject) => {
+        let controller: AbortController | undefined;
+        const onAbort = (): void => controller?.abort();
+        const done = (err: unknown): void => {
+          signal.removeEventListener("abort", onAbort);
+          if (err === null || err === undefined) resolve();
+          else reject(err instanceof Error ? err : new Error(String(err)));
+        };
+        const query = { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds() };
+        watcher.watch("/api/v1/nodes", query, (type: string, object: unknown) => onEvent(type, object), done).then((c) => {
+          controller = c;
+          if (signal.aborted) c.abort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        }, done);
       });
     },
   };

@@ -37,7 +37,7 @@ t.test("static mode converges a fresh namespace; --once twice writes nothing the
   const first = runAgentOnce(ns, staticArgs(dir));
   t.equal(first.code, 0, first.stderr);
   t.ok(first.report.ok);
-  t.same(first.report.writes, { iptablesRestores: 1, iptablesRules: 4, sysctls: 1, conflist: 1, bridge: 0 });
+  t.same(first.report.writes, { iptablesRestores: 2, iptablesRules: 7, sysctls: 1, conflist: 1, bridge: 0, forward: 1, routes: 0 });
   const nat = natTable(ns);
   t.same(nat.rules, [JUMP, "-A POSTROUTING -o eth9 -j MASQUERADE", ...CHAIN], "jump inserted first, others' rule kept, chain in order");
   t.equal(sysctl(ns, "net.ipv4.ip_forward"), "1");
@@ -46,7 +46,7 @@ t.test("static mode converges a fresh namespace; --once twice writes nothing the
   t.equal(conf.plugins[0]?.type, "kubenet");
   t.same(conf.plugins[0]?.ipam.ranges, [[{ subnet: "10.244.1.0/24", gateway: "10.244.1.1" }]]);
   const second = runAgentOnce(ns, staticArgs(dir));
-  t.same(second.report.writes, { iptablesRestores: 0, iptablesRules: 0, sysctls: 0, conflist: 0, bridge: 0 }, "second run: no writes");
+  t.same(second.report.writes, { iptablesRestores: 0, iptablesRules: 0, sysctls: 0, conflist: 0, bridge: 0, forward: 0, routes: 0 }, "second run: no writes");
   t.same(natTable(ns).rules, nat.rules, "rules unchanged");
 });
 

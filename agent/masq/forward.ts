@@ -1,0 +1,82 @@
+// agent/masq/forward: keeps pod traffic forwarded whatever the FORWARD policy (Docker and some distros set
+// it to DROP, and the article tells users to run `iptables -P FORWARD ACCEPT` by hand). Our own filter
+// chain, jumped to from the top of FORWARD, accepts traffic from and to the cluster CIDR(s):
+//   -A FORWARD -m comment --comment "kubenet: ..." -j KUBENET-FORWARD
+//   -A KUBENET-FORWARD -s <cluster CIDR> -m comment --comment "kubenet: ..." -j ACCEPT
+//   -A KUBENET-FORWARD -d <cluster CIDR> -m comment --comment "kubenet: ..." -j ACCEPT
+// Same discipline as the masquerade chain: read, compare as tokens, one atomic iptables-restore only when
+// something differs. Async (the xtables tools).
+
+import { formatCidr, type IpFamily, type IpNet } from "../../core/ip.js";
+import { formatRuleArgs, parseIptablesSave, sameArgs, type SavedTable } from "./iptables-save.js";
+import type { Iptables } from "./iptables.js";
+
+export const FORWARD_CHAIN = "KUBENET-FORWARD";
+export const FORWARD_JUMP_COMMENT = "kubenet: pod traffic is forwarded whatever the FORWARD policy";
+export const FORWARD_ACCEPT_COMMENT = "kubenet: cluster traffic is forwarded";
+
+export interface ForwardSpec {
+  readonly family: IpFamily;
+  readonly chain: string;
+  /** Traffic from or to these is accepted (the cluster CIDRs of the family, else the PodCIDR). */
+  readonly cidrs: readonly IpNet[];
+}
+
+export function renderForwardJumpArgs(spec: ForwardSpec): string[] {
+  return ["-m", "comment", "--comment", FORWARD_JUMP_COMMENT, "-j", spec.chain];
+}
+
+export function renderForwardChainArgs(spec: ForwardSpec): string[][] {
+  return spec.cidrs.flatMap((c) => [
+    ["-s", formatCidr(c), "-m", "comment", "--comment", FORWARD_ACCEPT_COMMENT, "-j", "ACCEPT"],
+    ["-d", formatCidr(c), "-m", "comment", "--comment", FORWARD_ACCEPT_COMMENT, "-j", "ACCEPT"],
+  ]);
+}
+
+const jumpsTo = (args: readonly string[], chain: string): boolean => args.some((a, i) => (a === "-j" || a === "-g") && args[i + 1] === chain);
+
+/** The restore payload that brings the filter table to `spec`, or undefined when it is already there. */
+export function renderForwardRestore(spec: ForwardSpec, saved: SavedTable): string | undefined {
+  const wanted = renderForwardChainArgs(spec);
+  const have = saved.rules.filter((r) => r.chain === spec.chain).map((r) => r.args);
+  const chainOk = saved.chains.has(spec.chain) && have.length === wanted.length && wanted.every((w, i) => sameArgs(w, have[i] ?? []));
+  const jumps = saved.rules.filter((r) => r.chain === "FORWARD" && jumpsTo(r.args, spec.chain));
+  const jumpOk = jumps.length === 1 && sameArgs(jumps[0]?.args ?? [], renderForwardJumpArgs(spec));
+  if (chainOk && jumpOk) return undefined;
+  // `:CHAIN - [0:0]` under --noflush empties (or creates) just our chain: it is refilled atomically.
+  const lines = ["*filter", `:${spec.chain} - [0:0]`];
+  for (const args of wanted) lines.push(`-A ${spec.chain} ${formatRuleArgs(args)}`);
+  if (!jumpOk) {
+    for (const j of jumps) lines.push(`-D FORWARD ${formatRuleArgs(j.args)}`);
+    lines.push(`-I FORWARD 1 ${formatRuleArgs(renderForwardJumpArgs(spec))}`);
+  }
+  lines.push("COMMIT", "");
+  return lines.join("\n");
+}
+
+/** One reconcile step for one family; returns the number of rules written (0: nothing was written). */
+export async function syncForward(ipt: Iptables, spec: ForwardSpec): Promise<number> {
+  const payload = renderForwardRestore(spec, parseIptablesSave(await ipt.save("filter"), "filter"));
+  if (payload === undefined) return 0;
+  await ipt.restore(payload);
+  return payload.split("\n").filter((l) => l.startsWith("-A ") || l.startsWith("-I ")).length;
+}
+
+/** The payload removing every jump to our chain and the chain itself; undefined when nothing is there. */
+export function renderForwardCleanup(chain: string, saved: SavedTable): string | undefined {
+  const refs = saved.rules.filter((r) => r.chain !== chain && jumpsTo(r.args, chain));
+  if (refs.length === 0 && !saved.chains.has(chain)) return undefined;
+  const lines = ["*filter"];
+  for (const r of refs) lines.push(`-D ${r.chain} ${formatRuleArgs(r.args)}`);
+  if (saved.chains.has(chain)) lines.push(`:${chain} - [0:0]`, `-X ${chain}`);
+  lines.push("COMMIT", "");
+  return lines.join("\n");
+}
+
+/** `kubenet-agent cleanup`: true when something was removed. */
+export async function removeForward(ipt: Iptables, chain: string): Promise<boolean> {
+  const payload = renderForwardCleanup(chain, parseIptablesSave(await ipt.save("filter"), "filter"));
+  if (payload === undefined) return false;
+  await ipt.restore(payload);
+  return true;
+}
