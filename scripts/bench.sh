@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks. `npm run bench` runs the native layer's, `npm run bench:native` too; `npm run bench:cni` the
 # CNI chain against the Go reference plugins (scripts/bench-cni.ts).
+# `bash scripts/bench.sh hostgw`: host-gw routes/s (500 nodes at once) and Node event -> route latency.
 # Everything runs inside a throwaway network + mount namespace (unshare), like scripts/test.sh: the benches
 # create their own namespaces under a private /run/netns and never touch the machine's network.
 #   bash scripts/bench.sh [native] [--runs N] [--ops N]
@@ -9,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=all
 if [ "${1:-}" = native ] || [ "${1:-}" = cni ]; then what=$1; shift; fi
+if [ "${1:-}" = hostgw ]; then what=hostgw; shift; fi
 if [ "$(id -u)" != 0 ]; then echo "bench.sh: needs root (it creates network namespaces)" >&2; exit 1; fi
 
 # Bundles go under node_modules/ so that the external `koffi` resolves exactly as for dist/.
@@ -19,6 +21,14 @@ common=(--bundle --platform=node --format=cjs --target=node20 --external:koffi -
 "$esbuild" native/index.ts "${common[@]}" --outfile="$out/native.cjs"
 "$esbuild" scripts/bench-native.ts "${common[@]}" --outfile="$out/bench-native.cjs"
 unset NODE_EXTRA_CA_CERTS
+if [ "$what" = hostgw ]; then
+  # host-gw: routes/s for 500 nodes at once, Node event -> route latency (needs dist/: npm run build).
+  "$esbuild" scripts/bench-hostgw.ts "${common[@]}" --outfile="$out/bench-hostgw.cjs"
+  exec unshare --net --mount --propagation private -- bash -c '
+    mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
+    ip link set lo up
+    exec node "$@"' bench "$out/bench-hostgw.cjs" --agent dist/kubenet-agent "$@"
+fi
 
 if [ "$what" = cni ]; then
   bash scripts/ensure-deps.sh

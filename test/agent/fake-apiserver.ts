@@ -8,7 +8,7 @@
 //        event after N from the history, then live events; a resourceVersion older than the compacted
 //        history gets an ERROR event with a Status of code 410 (Gone) and the stream is closed, as the real
 //        server does.
-// Test controls: setNode/patchPodCidrs (emit events), closeWatches, expireWatches (410 on open streams),
+// Test controls: setNode/patchPodCidrs/deleteNode (emit events), closeWatches, expireWatches (410 on open streams),
 // compact, failNext (HTTP errors), and a request log.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -84,15 +84,15 @@ export class FakeApiServer {
     return this.#watches.size;
   }
 
-  /** Creates or replaces a Node (ADDED or MODIFIED event). */
-  setNode(name: string, spec: FakeNode["spec"] = {}): FakeNode {
+  /** Creates or replaces a Node (ADDED or MODIFIED event); `status` undefined keeps the current one. */
+  setNode(name: string, spec: FakeNode["spec"] = {}, status?: FakeNode["status"]): FakeNode {
     const existing = this.#nodes.get(name);
     const node: FakeNode = {
       apiVersion: "v1",
       kind: "Node",
       metadata: { name, resourceVersion: String(++this.#rv), uid: existing?.metadata.uid ?? `uid-${name}` },
       spec: { ...spec },
-      status: {},
+      status: status ?? existing?.status ?? {},
     };
     this.#nodes.set(name, node);
     this.#emit({ rv: this.#rv, type: existing === undefined ? "ADDED" : "MODIFIED", node });
@@ -103,6 +103,14 @@ export class FakeApiServer {
   patchPodCidrs(name: string, cidrs: readonly string[]): FakeNode {
     const [first] = cidrs;
     return this.setNode(name, first === undefined ? {} : { podCIDR: first, podCIDRs: [...cidrs] });
+  }
+
+  /** Deletes a Node (a DELETED event carrying its last state). */
+  deleteNode(name: string): void {
+    const n = this.#nodes.get(name);
+    if (n === undefined) throw new Error(`no node ${name}`);
+    this.#nodes.delete(name);
+    this.#emit({ rv: ++this.#rv, type: "DELETED", node: { ...n, metadata: { ...n.metadata, resourceVersion: String(this.#rv) } } });
   }
 
   /** An unrelated change (labels): a MODIFIED event that does not touch the PodCIDR. */
