@@ -65,9 +65,10 @@ const KNOWN_CNI_ARGS: Readonly<Record<PluginName, readonly string[]>> = {
   bridge: ["IP", "MAC"],
   "host-local": ["IP"],
   loopback: [],
+  bandwidth: [],
 };
 
-export const ABOUT = "kubenet-ts CNI plugin (kubenet, bridge, host-local, loopback)";
+export const ABOUT = "kubenet-ts CNI plugin (kubenet, bridge, host-local, loopback, bandwidth)";
 
 /** The plugin named by the executable: "host-local" for dist/host-local; anything unknown acts as kubenet. */
 export function invokedPlugin(invokedAs: string): PluginName {

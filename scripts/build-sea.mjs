@@ -1,5 +1,5 @@
 // Builds single executables (Node SEA) into dist/sea/: one file each, no node_modules, no node on PATH.
-//   dist/sea/kubenet        the CNI plugin (+ bridge, host-local, loopback symlinks)
+//   dist/sea/kubenet        the CNI plugin (+ bridge, host-local, loopback, bandwidth symlinks)
 //   dist/sea/kubenet-agent  the node agent (@kubernetes/client-node inside too, compiled only in Kubernetes mode)
 // Steps per executable: esbuild CJS bundle -> sea-config.json (koffi.node of this platform as an asset, plus
 // a manifest naming it by hash) -> `node --experimental-sea-config` -> a copy of this very node binary (the
@@ -95,7 +95,7 @@ const clientNodeFromAsset = {
 const targets = [
   // koffi is not bundled either way: libc.ts loads its .node itself (from the asset inside a SEA).
   // The plugin starts for every pod: V8's code cache saves ~4 ms of its ~25 ms (measured, bench-startup.mjs).
-  { entry: "plugin/main.ts", name: "kubenet", aliases: ["bridge", "host-local", "loopback"], plugins: [], assets: {}, codeCache: true },
+  { entry: "plugin/main.ts", name: "kubenet", aliases: ["bridge", "host-local", "loopback", "bandwidth"], plugins: [], assets: {}, codeCache: true },
   {
     entry: "agent/main.ts",
     name: "kubenet-agent",

@@ -1,5 +1,5 @@
 // Builds dist/:
-//   dist/kubenet        the CNI plugin (multi-call: also answers as bridge, host-local, loopback): a Bun-compiled
+//   dist/kubenet        the CNI plugin (multi-call: also answers as bridge, host-local, loopback, bandwidth): a Bun-compiled
 //                       executable (one file: the Bun runtime, the whole plugin as bytecode, koffi.node embedded)
 //   dist/kubenet-agent  the node agent, an esbuild bundle run by Node: koffi, @kubernetes/client-node and
 //                       @grpc/grpc-js (CRI, only `kubenet status`/`gc`) stay external, loaded from node_modules
@@ -61,7 +61,7 @@ await Promise.all(targets.map(async ({ entry, out, runtime }) => {
 
 // Multi-call names: the same executable answers as the reference plugins it replaces.
 if (existsSync(join(dist, "kubenet"))) {
-  for (const alias of ["bridge", "host-local", "loopback"]) {
+  for (const alias of ["bridge", "host-local", "loopback", "bandwidth"]) {
     const p = join(dist, alias);
     rmSync(tmpName(p), { force: true });
     symlinkSync("kubenet", tmpName(p));

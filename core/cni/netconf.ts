@@ -19,11 +19,12 @@ import {
   type IpAddr,
   type IpNet,
 } from "../ip.js";
+import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
 import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, isCniVersion, type CniVersion } from "./version.js";
 
-export type PluginName = "kubenet" | "bridge" | "host-local" | "loopback";
+export type PluginName = "kubenet" | "bridge" | "host-local" | "loopback" | "bandwidth";
 
 /** One host-local range, canonicalised with host-local's defaults. */
 export interface Range {
@@ -121,6 +122,8 @@ export interface NetConf {
   readonly logFile: string | undefined;
   /** IPAM lock timeout in ms (default 10000). */
   readonly lockTimeoutMs: number;
+  /** Traffic shaping (types kubenet and bandwidth): static keys, else runtimeConfig.bandwidth. */
+  readonly bandwidth?: BandwidthEntry | undefined;
 }
 
 export interface ParseNetConfOptions {
@@ -135,7 +138,7 @@ export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 const MAX_LOCK_TIMEOUT_MS = 10 * 60_000;
 
-export const PLUGIN_NAMES: readonly PluginName[] = ["kubenet", "bridge", "host-local", "loopback"];
+export const PLUGIN_NAMES: readonly PluginName[] = ["kubenet", "bridge", "host-local", "loopback", "bandwidth"];
 export const isPluginName = (v: unknown): v is PluginName => typeof v === "string" && (PLUGIN_NAMES as readonly string[]).includes(v);
 
 /** CNI network names, container IDs: also the lease directory name, so no "/" and no leading ".". */
@@ -349,7 +352,7 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
 }
 
 function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean): IpamConf | undefined {
-  if (plugin === "loopback") return undefined;
+  if (plugin === "loopback" || plugin === "bandwidth") return undefined;
   const ipam = optObject(raw, "ipam", "");
   if (ipam === undefined) {
     if (plugin === "host-local") throw invalid(`missing "ipam" section: host-local needs {"ipam":{"type":"host-local","ranges":[...]}}`);
@@ -542,7 +545,7 @@ export function pluginFor(raw: Json, invoked: PluginName): PluginName {
   if (type === undefined || type === null || type === "") return "kubenet";
   if (typeof type !== "string") throw decodeError(`type must be a string, got ${q(type)}`);
   if (!isPluginName(type)) {
-    throw invalid(`unknown plugin type ${q(type)}: this executable serves "kubenet", "bridge", "host-local" and "loopback"`);
+    throw invalid(`unknown plugin type ${q(type)}: this executable serves "kubenet", "bridge", "host-local", "loopback" and "bandwidth"`);
   }
   return type;
 }
@@ -610,6 +613,7 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
     validAttachments,
     logFile,
     lockTimeoutMs,
+    bandwidth: effective === "kubenet" || effective === "bandwidth" ? parseBandwidth(raw, runtimeConfig) : undefined,
   };
 }
 

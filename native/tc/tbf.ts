@@ -32,9 +32,12 @@ export const time2tick = (usec: number): number => toU32(toU32(usec) * PSCHED_TI
 /** tc_calc_xmittime(): ticks to send `size` bytes at `rate` bytes/s. */
 export const xmitTime = (rate: number, size: number): number => time2tick(TIME_UNITS_PER_SEC * (size / rate));
 
-/** TBF's queue limit for a latency, as tc's `latency` option and the reference bandwidth plugin compute it. */
+/**
+ * TBF's queue limit for a latency, as tc's `latency` option and the reference bandwidth plugin compute it
+ * (rate x latency + burst, truncated). Not clamped: a limit must fit 32 bits, the caller decides how.
+ */
 export const tbfLimitForLatency = (rate: number, burst: number, latencyUsec: number): number =>
-  toU32(Math.trunc((rate * latencyUsec) / TIME_UNITS_PER_SEC) + burst);
+  Math.trunc((rate * latencyUsec) / TIME_UNITS_PER_SEC) + burst;
 
 /**
  * tc_calc_rtable() for an Ethernet link with the default MTU guess (2047) and no mpu/overhead: cell_log is

@@ -16,6 +16,7 @@ import { configureContainerIface, planRoutes, reportedRoutes, setLoopbackUp } fr
 import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import { attachHostVeth, createVeth, deleteLinkIfPresent, hostVethAlias, interfaceExistsError } from "../bridge/veth.js";
+import { addBandwidth } from "../bandwidth/attach.js";
 import { ipamAdd, ipamDel, type IpamCall } from "../ipam/index.js";
 import type { AddRequest, PluginContext } from "../types.js";
 import { UndoStack } from "../undo-stack.js";
@@ -169,6 +170,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
       alias: hostVethAlias(req.conf.name, req.containerId, req.ifName),
     });
 
+    const ifb = addBandwidth(host, req, hostVeth, undo);
     const prevCount = conf.prevResult?.interfaces.length ?? 0;
     const ips = podIps(ipam, 2, isGateway);
     const routes = planRoutes(ips, ipam.routes, br.isDefaultGateway);
@@ -188,6 +190,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
       { name: bridgeNow.name, mac: bridgeNow.mac, mtu: bridgeNow.mtu },
       { name: hostNow.name, mac: hostNow.mac, mtu: hostNow.mtu },
       { name: podNow.name, mac: podNow.mac, mtu: podNow.mtu, sandbox: req.netns },
+      ...(ifb === undefined ? [] : [ifb]),
     ];
     const ours: Result = { interfaces, ips, routes: reportedRoutes(routes, ipam.routes, br.isDefaultGateway), dns: isEmptyDns(conf.dns) ? ipam.dns : conf.dns };
     undo.commit();

@@ -4,6 +4,7 @@
 // the container's masquerade chain and jumps. The first
 // difference is a CniError 105 that names it. Synchronous apart from a delegated IPAM CHECK.
 
+import { checkBandwidth } from "../bandwidth/attach.js";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { CniInterface, Result } from "../../core/cni/result.js";
 import { formatCidr, netEqual } from "../../core/ip.js";
@@ -98,6 +99,8 @@ export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<v
     if (peer.hairpin !== undefined && peer.hairpin !== br.hairpinMode) {
       throw mismatch(`host veth ${q(peer.name)} has hairpin mode ${peer.hairpin ? "on" : "off"}, the config says ${br.hairpinMode ? "on" : "off"}`);
     }
+
+    checkBandwidth(host, req, peer);
 
     // ipMasq: the container's chain, its rules and a POSTROUTING jump per pod address.
     const podIps = prev.ips.filter((i) => i.interface === idx).map((i) => i.address);

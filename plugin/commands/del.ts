@@ -5,6 +5,7 @@
 // pod netns, so a leftover host veth is found even when the netns is gone; the ipMasq chain is keyed by
 // (network, containerID) like the reference's.
 
+import { delBandwidth } from "../bandwidth/attach.js";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import { masqContextOf, masqOwnerOf, teardownIpMasq } from "../bridge/ipmasq.js";
 import { findContainerNs, openHostNs, wrapKernelError } from "../bridge/netns.js";
@@ -67,6 +68,17 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
       }
     });
   }
+
+  // 2b. The IFB of egress shaping, by name, whatever runtimeConfig says now (the host veth's qdiscs went
+  //     with the veth).
+  await step(`could not remove the IFB of ${q(req.containerId)}`, () => {
+    const host = openHostNs(ctx.hostNetnsPath);
+    try {
+      if (delBandwidth(host, req)) ctx.log.info("DEL: removed the IFB of egress shaping");
+    } finally {
+      host.close();
+    }
+  });
 
   // 3. The lease(s), by (containerID, ifname) in the whole lease directory (not by the current range).
   if (req.conf.ipam !== undefined) {

@@ -4,6 +4,7 @@
 // masquerade chains of containers that are not valid any more. Keeps going past errors
 // and reports them at the end (spec). The runtime runs no ADD/DEL concurrently with GC.
 
+import { gcBandwidth } from "../bandwidth/attach.js";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import { gcIpMasq, masqContextOf } from "../bridge/ipmasq.js";
 import { openHostNs, wrapKernelError } from "../bridge/netns.js";
@@ -42,6 +43,12 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
       } catch (err) {
         errors.push(wrapKernelError(`could not remove host veth ${q(link.name)}`, err));
       }
+    }
+    try {
+      const ifbs = gcBandwidth(host, req.conf, req.validAttachments);
+      if (ifbs.length > 0) ctx.log.info("GC: removed IFBs of attachments that are no longer valid", { ifbs });
+    } catch (err) {
+      errors.push(wrapKernelError("could not collect IFB devices", err));
     }
   } finally {
     host.close();
