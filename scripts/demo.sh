@@ -8,6 +8,7 @@
 #   pod-a    a pod (CNI_NETNS), wired by `kubenet ADD`
 #   pod-b    a second pod
 #   outside  a host outside the cluster (203.0.113.1), the node's default gateway
+#   node2    a second node (host-gw part): LAN 10.0.1.0/24 with node, PodCIDR 172.20.2.0/24; pod-c on it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -24,7 +25,7 @@ POD_CIDR=${POD_CIDR:-172.20.1.0/24}
 CLUSTER_CIDR=${CLUSTER_CIDR:-172.20.0.0/16}
 mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns; mount -t tmpfs tmpfs /run/netns; }
 WORK=$(mktemp -d /tmp/kubenet-demo.XXXXXX)
-trap 'for n in node pod-a pod-b outside; do ip netns del $n 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+trap 'for n in node pod-a pod-b outside node2 pod-c; do ip netns del $n 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/net.d" "$WORK/networks"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -83,6 +84,38 @@ sleep 0.5
 in_ns pod-a node -e 'const c=require("net").connect(8080,"203.0.113.1",()=>{console.log("pod-a ('"$A"') connected to 203.0.113.1:8080");c.end()});c.on("error",e=>{console.error(e.message);process.exit(1)})'
 wait $SERVER
 
+step "host-gw: a second node on a LAN with node (10.0.1.71 and 10.0.1.167), PodCIDR 172.20.2.0/24"
+for n in node2 pod-c; do ip netns add $n; in_ns $n ip link set lo up; done
+ip link add lan0 netns node type veth peer name lan0 netns node2
+in_ns node ip addr add 10.0.1.71/24 dev lan0; in_ns node ip link set lan0 up
+in_ns node2 ip addr add 10.0.1.167/24 dev lan0; in_ns node2 ip link set lan0 up
+mkdir -p "$WORK/node2/net.d" "$WORK/node2/networks"
+# Static peers (in a cluster: every Node object, watched); each agent ignores its own entry.
+printf '%s\n' '{"nodes":[{"name":"node","podCIDRs":["'"$POD_CIDR"'"],"internalIPs":["10.0.1.71"]},' \
+  '          {"name":"node2","podCIDRs":["172.20.2.0/24"],"internalIPs":["10.0.1.167"]}]}' >"$WORK/peers.json"
+cat "$WORK/peers.json"
+in_ns node "$REPO/dist/kubenet-agent" run --once --node-name node --static-pod-cidr "$POD_CIDR" --cluster-cidr "$CLUSTER_CIDR" \
+  --routes host-gw --peers-file "$WORK/peers.json" --cni-conf-dir "$WORK/net.d" --ipam-data-dir "$WORK/networks" \
+  --masq-config "" --listen off --log-level warn >/dev/null
+in_ns node2 "$REPO/dist/kubenet-agent" run --once --node-name node2 --static-pod-cidr 172.20.2.0/24 --cluster-cidr "$CLUSTER_CIDR" \
+  --routes host-gw --peers-file "$WORK/peers.json" --cni-conf-dir "$WORK/node2/net.d" --ipam-data-dir "$WORK/node2/networks" \
+  --masq-config "" --listen off --log-level warn >/dev/null
+echo "--- node:  ip route show proto 107 (our route protocol)"; in_ns node ip route show proto 107
+echo "--- node2: ip route show proto 107"; in_ns node2 ip route show proto 107
+CONF2=$(ls "$WORK"/node2/net.d/*.conflist | head -1)
+PLUGIN_CONF2=$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+  console.log(JSON.stringify({cniVersion:l.cniVersion,name:l.name,...l.plugins[0]}))' "$CONF2")
+in_ns node2 env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID=demo-pod-c CNI_NETNS=/run/netns/pod-c CNI_IFNAME=eth0 \
+  CNI_PATH="$REPO/dist" "$REPO/dist/kubenet" <<<"$PLUGIN_CONF2" >/dev/null
+C=$(in_ns pod-c ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)
+echo "--- pod-c on node2: $C"
+in_ns pod-a ping -c1 -W2 "$C" | grep -E 'bytes from|loss'
+in_ns pod-c node -e 'const s=require("net").createServer(c=>{console.log("pod-c sees a connection from "+c.remoteAddress+" (pod-a keeps its own address across nodes)");c.end();s.close()});s.listen(8080)' &
+SERVER=$!
+sleep 0.5
+in_ns pod-a node -e 'const c=require("net").connect(8080,"'"$C"'",()=>{console.log("pod-a ('"$A"') on node connected to pod-c ('"$C"'):8080 on node2");c.end()});c.on("error",e=>{console.error(e.message);process.exit(1)})'
+wait $SERVER
+
 step "plugin: CHECK pod-a, then DEL both (and DEL again: idempotent)"
 cni CHECK demo-pod-a /run/netns/pod-a "$RESULT_A" && echo "CHECK pod-a: ok"
 cni DEL demo-pod-a /run/netns/pod-a "$RESULT_A" && echo "DEL pod-a: ok"
@@ -92,7 +125,8 @@ cni DEL demo-pod-b "" && echo "DEL pod-b again, empty CNI_NETNS: ok"
 echo "--- leases left: $(ls "$WORK"/networks/kubenet | grep -cE '^[0-9a-f.:]+$' || true)"
 echo "--- veths left in node: $(in_ns node ip -o link show type veth | grep -c veth || true)"
 
-step "agent: cleanup (removes its chain, jump and conflist)"
+step "agent: cleanup (removes its chains, jumps, host-gw routes and conflist)"
 in_ns node "$REPO/dist/kubenet-agent" cleanup --cni-conf-dir "$WORK/net.d" --masq-config "" --log-level warn
 echo "--- iptables -t nat (node) after cleanup"; in_ns node iptables-save -t nat | grep -v '^#'
+echo "--- node: ip route show proto 107 after cleanup: $(in_ns node ip route show proto 107 | wc -l) routes"
 step "done: all namespaces are removed on exit"
