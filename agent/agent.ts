@@ -273,6 +273,7 @@ export class Agent {
         masqChain: this.#config.masqChain,
         ipamDataDir: this.#config.ipamDataDir,
         cniVersion: this.#config.cniVersion,
+        capabilities: { ...(this.#config.bandwidth !== "off" ? { bandwidth: true } : {}) },
       });
 
       // 1. cbr0 follows the PodCIDR before the new conflist can reach a runtime (pain point 4).

@@ -29,9 +29,15 @@ t.test("parseCli: static mode with every flag", async (t) => {
       source: undefined, clusterCidrs: undefined, cniConfDir: "/tmp/c", cniConfName: "01-x.conflist", cniVersion: "1.1.0", ipamDataDir: "/tmp/i",
       bridgeName: "br0", mtu: 9000, masqConfigPath: "/tmp/m", masqChain: "MY-MASQ", iptablesMode: "legacy", randomFully: "off",
       lockWaitSeconds: 7, resyncIntervalMs: 1000, listen: { host: "::1", port: 0 }, healthzMaxAgeMs: 10_000, logLevel: "debug",
-      forwardAccept: "on", routes: "off", nodeName: "node-a",
+      forwardAccept: "on", routes: "off", nodeName: "node-a", bandwidth: "on",
     },
   );
+});
+
+t.test("parseCli: --bandwidth off turns the capability off; anything else is refused", async (t) => {
+  const off = parseCli(["run", "--static-pod-cidr", "10.1.0.0/24", "--bandwidth", "off"], env);
+  t.equal(off.kind === "run" && off.config.bandwidth, "off");
+  t.throws(() => parseCli(["run", "--static-pod-cidr", "10.1.0.0/24", "--bandwidth", "yes"], env), /Invalid --bandwidth "yes": expected on, off/);
 });
 
 t.test("parseCli: Kubernetes mode defaults; node name from flag, NODE_NAME, hostname", async (t) => {

@@ -52,13 +52,15 @@ Flags:
   --peers-file PATH                host-gw peers from a file re-read every resync instead of watching all
                                    Nodes: {"nodes":[{"name":"w2","podCIDRs":[...],"internalIPs":[...]}]}
   --forward-accept on|off          our FORWARD chain accepts cluster traffic whatever the policy (default on)
+  --bandwidth on|off               declare the "bandwidth" capability: pods' ingress/egress-bandwidth annotations
+                                   are shaped by the plugin (default on)
 `;
 
 const VALUE_FLAGS = new Set([
   "config", "static-pod-cidr", "pod-cidr-file", "kubeconfig", "node-name", "cluster-cidr", "cni-conf-dir", "cni-conf-name",
   "cni-version", "ipam-data-dir", "bridge", "mtu", "masq-config", "masq-chain", "iptables-mode", "random-fully",
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level",
-  "routes", "peers-file", "forward-accept",
+  "routes", "peers-file", "forward-accept", "bandwidth",
 ]);
 const BOOL_FLAGS = new Set(["once", "help"]);
 
@@ -203,6 +205,7 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
     healthzMaxAgeMs: duration("healthz-max-age"),
     logLevel,
     forwardAccept: oneOf("forward-accept", ["on", "off"] as const, DEFAULTS.forwardAccept),
+    bandwidth: oneOf("bandwidth", ["on", "off"] as const, "on"),
   };
 }
 

@@ -51,6 +51,8 @@ export interface AgentConfig {
   readonly nodeName?: string | undefined;
   /** Our FORWARD chain accepting cluster traffic whatever the FORWARD policy (default on). */
   readonly forwardAccept?: "on" | "off";
+  /** Declare the "bandwidth" capability in the conflist, so the runtime passes pods' limits (default on). */
+  readonly bandwidth?: "on" | "off";
 }
 
 export const DEFAULTS = {

@@ -22,6 +22,8 @@ export interface DesiredInput {
   readonly masqChain: string;
   readonly ipamDataDir: string;
   readonly cniVersion: string;
+  /** Capabilities declared in the conflist (see ConflistInput). */
+  readonly capabilities?: Readonly<Record<string, boolean>>;
 }
 
 export interface DesiredState {
@@ -71,6 +73,7 @@ export function computeDesired(input: DesiredInput): DesiredState {
       mtu: input.mtu,
       ipamDataDir: input.ipamDataDir,
       cniVersion: input.cniVersion,
+      ...(input.capabilities !== undefined ? { capabilities: input.capabilities } : {}),
     }),
     bridge: { name: input.bridgeName, addresses: input.podCidrs.map(gatewayOf), mtu: input.mtu },
     sysctls: desiredSysctls(families),

@@ -24,6 +24,11 @@ export interface ConflistInput {
   /** host-local's dataDir (leases go to <dataDir>/kubenet/). */
   readonly ipamDataDir: string;
   readonly cniVersion: string;
+  /**
+   * Runtime capabilities the plugin declares ({"bandwidth": true}): the runtime then passes the pod's values
+   * in runtimeConfig (containerd: the kubernetes.io/ingress-bandwidth annotations). Omitted when empty.
+   */
+  readonly capabilities?: Readonly<Record<string, boolean>>;
 }
 
 /** The gateway of a PodCIDR: its first address (network + 1), as kubenet configured it. */
@@ -54,6 +59,7 @@ export function renderConflist(input: ConflistInput): string {
           routes: families.map((f) => ({ dst: DEFAULT_ROUTE[f] })),
           dataDir: input.ipamDataDir,
         },
+        ...(input.capabilities !== undefined && Object.keys(input.capabilities).length > 0 ? { capabilities: input.capabilities } : {}),
       },
     ],
   };

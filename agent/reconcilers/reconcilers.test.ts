@@ -62,6 +62,11 @@ t.test("renderConflist: the kubenet config the plugin expects (single and dual-s
   };
   t.same(dual.plugins[0]?.ipam.ranges, [[{ subnet: "10.1.2.0/24", gateway: "10.1.2.1" }], [{ subnet: "fd00:1:2::/64", gateway: "fd00:1:2::1" }]]);
   t.same(dual.plugins[0]?.ipam.routes, [{ dst: "0.0.0.0/0" }, { dst: "::/0" }]);
+  const capable = JSON.parse(renderConflist({ podCidrs: [parseCidr("10.1.2.0/24")], bridge: "cbr0", mtu: 1460, ipamDataDir: "/d", cniVersion: "1.0.0", capabilities: { bandwidth: true } })) as {
+    plugins: { capabilities?: unknown }[];
+  };
+  t.same(capable.plugins[0]?.capabilities, { bandwidth: true }, "capabilities declared on the plugin");
+  t.equal((JSON.parse(renderConflist({ podCidrs: [parseCidr("10.1.2.0/24")], bridge: "cbr0", mtu: 1460, ipamDataDir: "/d", cniVersion: "1.0.0", capabilities: {} })) as { plugins: { capabilities?: unknown }[] }).plugins[0]?.capabilities, undefined, "none: no key");
 });
 
 t.test("renderConflist: the plugin's own config parser accepts it, with the bridge semantics the agent relies on", async (t) => {
