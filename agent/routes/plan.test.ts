@@ -73,6 +73,9 @@ t.test("planHostGw: a PodCIDR overlapping ours or an earlier peer's is reported"
   });
   t.same(show(plan.routes), ["172.20.2.0/24 via 10.0.1.2 a"]);
   t.same(plan.unrouted.map((u) => u.detail), ["PodCIDR 172.20.2.0/23 overlaps 172.20.2.0/24 of a", "PodCIDR 172.20.1.0/24 overlaps 172.20.1.0/24 of this node"]);
+  const nested = planHostGw({ ...base, peers: [peer("a", ["172.20.8.0/23"], ["10.0.1.2"]), peer("b", ["172.20.9.0/24"], ["10.0.1.3"]), peer("c", ["fd00:8::/64"], [])] });
+  t.same(show(nested.routes), ["172.20.8.0/23 via 10.0.1.2 a"], "a longer prefix inside an earlier shorter one");
+  t.same(nested.unrouted.map((u) => [u.peer, u.reason]), [["b", "overlap"], ["c", "no-address"]]);
 });
 
 const kr = (dst: string, gw: string | undefined, protocol: number, priority?: number): KernelRoute => ({ dst: parseCidr(dst), gateway: gw === undefined ? undefined : parseIp(gw), protocol, priority });
