@@ -12,7 +12,7 @@ export interface Agent {
   stop(): void;
 }
 
-export function startAgent(dist: string, work: string, socket: string, podCidr: string, bridge: string): Agent {
+export function startAgent(agentBin: string, work: string, socket: string, podCidr: string, bridge: string): Agent {
   mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
   const argv = [
     "run",
@@ -26,7 +26,7 @@ export function startAgent(dist: string, work: string, socket: string, podCidr: 
     "--listen", "off",
     "--log-level", "warn",
   ];
-  const child = spawn(join(dist, "kubenet-agent"), argv, { env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, stdio: ["ignore", "inherit", "pipe"] });
+  const child = spawn(agentBin, argv, { env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, stdio: ["ignore", "inherit", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (b: Buffer) => {
     stderr += b.toString();

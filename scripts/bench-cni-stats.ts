@@ -86,6 +86,17 @@ export function renderTable(modes: readonly string[], reference: string, concurr
     const go = cpuPerPod(sum(reference));
     rows.push([`CPU per pod, ${op} (ms)`, ...modes.map((m) => ms(cpuPerPod(sum(m)))), ...others.map((m) => ratio(cpuPerPod(sum(m)), go))]);
   }
+  for (const m of modes) {
+    let agentMs = 0;
+    let n = 0;
+    for (const c of concurrencies) {
+      for (const op of OPS) {
+        agentMs += get(m, c, op).agentCpuMs;
+        n += get(m, c, op).pods;
+      }
+    }
+    if (agentMs > 0) rows.push([`of which ${m}'s agent, per pod and op (ms)`, ...modes.map((x) => (x === m ? ms(agentMs / n) : "")), ...others.map(() => "")]);
+  }
   const top = concurrencies[concurrencies.length - 1] ?? 1;
   for (const op of OPS) {
     const go = podsPerSecond(get(reference, top, op));

@@ -6,6 +6,7 @@
 // Run by scripts/bench.sh inside `unshare --net --mount` with tmpfs over /run: no trace on the machine.
 //   node bench-cni.cjs --dist DIR --work DIR [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent]
 //                      [--variant NAME=PATH ...]   (another build of ours, e.g. the Node script, no agent)
+//                      [--agent PATH]              (the kubenet-agent to run; default DIST/kubenet-agent)
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -25,6 +26,7 @@ const work = resolve(arg("--work", ""));
 const pods = Number(arg("--pods", "24"));
 const rounds = Number(arg("--rounds", "3"));
 const concurrencies = arg("--c", "1,8").split(",").map(Number);
+const agentBin = resolve(arg("--agent", join(dist, "kubenet-agent")));
 const GO = "/usr/lib/cni";
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -57,7 +59,7 @@ function bridgeConf(name: string, type: string, bridge: string, subnet: string, 
 /** Whether this build's agent has the CNI service (its help lists --cni-socket). */
 function agentServes(): boolean {
   try {
-    return execFileSync(join(dist, "kubenet-agent"), ["--help"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).includes("--cni-socket");
+    return execFileSync(agentBin, ["--help"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).includes("--cni-socket");
   } catch (e) {
     return String((e as { stdout?: unknown }).stdout ?? "").includes("--cni-socket");
   }
@@ -79,7 +81,7 @@ function makeModes(): Mode[] {
   if (wanted.includes("ours-agent")) {
     // The agent serves the network it renders (its bridge and PodCIDR); the config names its socket.
     const socket = join(work, "run-kubenet", "cni.sock");
-    out.push({ ...ours("ours-agent", join(dist, "kubenet"), 1, { agentSocket: socket }), agent: startAgent(dist, work, socket, "10.41.0.0/16", "kbr1") });
+    out.push({ ...ours("ours-agent", join(dist, "kubenet"), 1, { agentSocket: socket }), agent: startAgent(agentBin, work, socket, "10.41.0.0/16", "kbr1") });
   }
   for (const v of args("--variant")) {
     const [name, bin] = v.split("=");
