@@ -2,18 +2,18 @@
 // PodCIDR and its CNI service on a socket in the bench's work dir (inside the bench sandbox), until stopped.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 
 export interface Agent {
   readonly pid: number;
   /** Resolves once the CNI socket exists; rejects when the agent exits first. */
   readonly ready: Promise<void>;
-  stop(): void;
+  /** SIGTERM, resolved once it exited (it removes its socket on the way out). */
+  stop(): Promise<void>;
 }
 
 export function startAgent(agentBin: string, work: string, socket: string, podCidr: string, bridge: string): Agent {
-  mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
   const argv = [
     "run",
     "--static-pod-cidr", podCidr,
@@ -49,9 +49,12 @@ export function startAgent(agentBin: string, work: string, socket: string, podCi
   return {
     pid: child.pid,
     ready,
-    stop: () => {
-      child.removeAllListeners("exit");
-      child.kill("SIGTERM");
-    },
+    stop: () =>
+      new Promise<void>((done) => {
+        child.removeAllListeners("exit");
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+      }),
   };
 }

@@ -2,7 +2,8 @@
 // reference plugins (Debian's /usr/lib/cni: loopback + bridge + host-local) against ours, in one run,
 // interleaved: ADD, CHECK (with the ADD's result as prevResult) and DEL of every pod, at each concurrency.
 // Modes: "go"; "ours" (dist/kubenet, no agent: the command runs in-process); "ours-agent" (the same executable
-// with the agent's CNI service running, started here). Each mode has its own bridge, subnet and lease dir.
+// with the agent's CNI service running on the default socket /run/kubenet/cni.sock, started here for that mode's
+// phases only, so the loopback call finds it as on a node). Each mode has its own bridge and subnet.
 // Run by scripts/bench.sh inside `unshare --net --mount` with tmpfs over /run: no trace on the machine.
 //   node bench-cni.cjs --dist DIR --work DIR [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent]
 //                      [--variant NAME=PATH ...]   (another build of ours, e.g. the Node script, no agent)
@@ -36,6 +37,8 @@ interface Mode {
   readonly network: string;
   readonly cniPath: string;
   readonly conf: Record<string, unknown>;
+  /** Starts the agent this mode needs (for its phases only: the other modes run without it). */
+  readonly startAgent?: () => Agent;
   agent?: Agent;
 }
 
@@ -79,9 +82,9 @@ function makeModes(): Mode[] {
   if (wanted.includes("go")) out.push({ name: "go", loopback: join(GO, "loopback"), network: join(GO, "bridge"), cniPath: GO, conf: bridgeConf("bench-go", "bridge", "gobr0", "10.30.0.0/16") });
   if (wanted.includes("ours")) out.push(ours("ours", join(dist, "kubenet"), 0));
   if (wanted.includes("ours-agent")) {
-    // The agent serves the network it renders (its bridge and PodCIDR); the config names its socket.
-    const socket = join(work, "run-kubenet", "cni.sock");
-    out.push({ ...ours("ours-agent", join(dist, "kubenet"), 1, { agentSocket: socket }), agent: startAgent(agentBin, work, socket, "10.41.0.0/16", "kbr1") });
+    // The agent serves the network it renders (its bridge and PodCIDR); its conflist names the socket.
+    const socket = "/run/kubenet/cni.sock"; // /run is a tmpfs of the bench sandbox
+    out.push({ ...ours("ours-agent", join(dist, "kubenet"), 1, { agentSocket: socket }), startAgent: () => startAgent(agentBin, work, socket, "10.41.0.0/16", "kbr1") });
   }
   for (const v of args("--variant")) {
     const [name, bin] = v.split("=");
@@ -145,6 +148,19 @@ async function phase(mode: Mode, op: Op, names: readonly string[], c: number, ce
   if (mode.agent !== undefined) cell.agentCpuMs += cpuTimes(mode.agent.pid).own - agent0;
 }
 
+/** Runs `fn` with the mode's agent serving (started before, stopped after), or as is when it has none. */
+async function withAgent(m: Mode, fn: () => Promise<void>): Promise<void> {
+  if (m.startAgent === undefined) return fn();
+  m.agent = m.startAgent();
+  try {
+    await m.agent.ready;
+    await fn();
+  } finally {
+    await m.agent.stop();
+    delete m.agent;
+  }
+}
+
 function netns(verb: "add" | "delete", names: readonly string[]): void {
   execFileSync("ip", ["-batch", "-"], { input: names.map((n) => `netns ${verb} ${n}\n`).join("") });
 }
@@ -161,11 +177,12 @@ async function main(): Promise<void> {
     return cells.get(k) as Cell;
   };
   try {
-    for (const m of modes) await m.agent?.ready;
     // Warm-up: page cache, the native module cache, each bridge created once (not measured).
     const warm = modes.map((_, i) => `warmup${i}`);
     netns("add", warm);
-    for (const [i, m] of modes.entries()) for (const op of OPS) await chain(m, op, warm[i] as string);
+    for (const [i, m] of modes.entries()) await withAgent(m, async () => {
+      for (const op of OPS) await chain(m, op, warm[i] as string);
+    });
     netns("delete", warm);
     for (let r = 0; r < rounds; r++) {
       for (const c of concurrencies) {
@@ -174,14 +191,16 @@ async function main(): Promise<void> {
           const m = modes[(i + r) % modes.length] as Mode;
           const names = Array.from({ length: pods }, (_, p) => `b${r}c${c}${m.name.replace(/[^a-z0-9]/g, "")}p${p}`);
           netns("add", names);
-          for (const op of OPS) await phase(m, op, names, c, cell(m, c, op));
+          await withAgent(m, async () => {
+            for (const op of OPS) await phase(m, op, names, c, cell(m, c, op));
+          });
           netns("delete", names);
         }
       }
       process.stderr.write(`round ${r + 1}/${rounds} done (load ${loadavg()[0]?.toFixed(1)})\n`);
     }
   } finally {
-    for (const m of modes) m.agent?.stop();
+    for (const m of modes) await m.agent?.stop();
   }
   console.log(`\n${pods} pods x ${rounds} rounds per mode and concurrency; per pod = loopback + network, as containerd calls them; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}\n`);
   console.log(renderTable(modes.map((m) => m.name), "go", concurrencies, cells));
