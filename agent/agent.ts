@@ -313,7 +313,7 @@ export class Agent {
       if (this.#hostGw !== undefined) {
         const r = await this.#syncRoutes(this.#hostGw);
         writes.routes = r.writes;
-        steps.routes = r.ok ? this.#succeeded("routes", r.writes > 0, r.details) : this.#failed("routes", r.error, r.details);
+        steps.routes = r.report;
       }
       return finish(true, mtu);
     } finally {
@@ -321,12 +321,11 @@ export class Agent {
     }
   }
 
-  /** One host-gw run; a failure is logged by #failed in sync(), or here when the routes loop ran it. */
-  async #syncRoutes(hostGw: HostGw): Promise<Awaited<ReturnType<HostGw["sync"]>>> {
+  /** One host-gw run, from sync() or from the routes loop (a Node event): logged and counted the same way. */
+  async #syncRoutes(hostGw: HostGw): Promise<{ writes: number; report: StepReport }> {
     const r = await hostGw.sync(this.#podCidrs);
-    if (r.ok) this.#lastErrors.delete("routes");
-    else if (this.#lastErrors.get("routes") !== describeError(r.error)) this.#log.error("Step routes failed", { error: describeError(r.error) });
-    return r;
+    const report = r.ok ? this.#succeeded("routes", r.writes > 0, r.details) : this.#failed("routes", r.error, r.details);
+    return { writes: r.writes, report };
   }
 
   async #syncForward(podCidrs: PodCidrs, writes: { forward: number; iptablesRestores: number; iptablesRules: number }): Promise<StepReport> {
