@@ -5,12 +5,14 @@
 # Everything runs inside a throwaway network + mount namespace (unshare), like scripts/test.sh: the benches
 # create their own namespaces under a private /run/netns and never touch the machine's network.
 #   bash scripts/bench.sh [native] [--runs N] [--ops N]
+#   bash scripts/bench.sh bandwidth [--pods N] [--rounds N] [--c 1,8]   (shaped pods: Go bridge+bandwidth vs ours)
 #   bash scripts/bench.sh cni [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent] [--variant NAME=PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=all
 if [ "${1:-}" = native ] || [ "${1:-}" = cni ]; then what=$1; shift; fi
 if [ "${1:-}" = hostgw ]; then what=hostgw; shift; fi
+if [ "${1:-}" = bandwidth ]; then what=bandwidth; shift; fi
 if [ "$(id -u)" != 0 ]; then echo "bench.sh: needs root (it creates network namespaces)" >&2; exit 1; fi
 
 # Bundles go under node_modules/ so that the external `koffi` resolves exactly as for dist/.
@@ -28,6 +30,21 @@ if [ "$what" = hostgw ]; then
     mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
     ip link set lo up
     exec node "$@"' bench "$out/bench-hostgw.cjs" --agent dist/kubenet-agent "$@"
+fi
+
+if [ "$what" = bandwidth ]; then
+  bash scripts/ensure-deps.sh
+  node scripts/build.mjs >/dev/null
+  "$esbuild" scripts/bench-bandwidth.ts "${common[@]}" --outfile="$out/bench-bandwidth.cjs"
+  work=$(mktemp -d /tmp/kubenet-bench-bw.XXXXXX)
+  trap 'rm -rf "$work"' EXIT
+  unshare --net --mount --propagation private -- env -i PATH="$PATH" KUBENET_BENCH_SANDBOX=1 bash -c '
+    mount -t tmpfs tmpfs /run && mkdir /run/netns
+    mount -t tmpfs -o mode=0700 tmpfs "$1"
+    ip link set lo up
+    shift
+    exec node "$@"' bench "$work" "$out/bench-bandwidth.cjs" --dist dist --work "$work" "$@"
+  exit
 fi
 
 if [ "$what" = cni ]; then
