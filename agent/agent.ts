@@ -274,6 +274,7 @@ export class Agent {
         ipamDataDir: this.#config.ipamDataDir,
         cniVersion: this.#config.cniVersion,
         capabilities: { ...(this.#config.bandwidth !== "off" ? { bandwidth: true } : {}) },
+        agentSocket: this.#config.cniSocket ?? "off",
       });
 
       // 1. cbr0 follows the PodCIDR before the new conflist can reach a runtime (pain point 4).

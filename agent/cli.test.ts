@@ -15,6 +15,7 @@ t.test("parseCli: static mode with every flag", async (t) => {
       "--cni-conf-name", "01-x.conflist", "--cni-version", "1.1.0", "--ipam-data-dir", "/tmp/i", "--bridge", "br0", "--mtu", "9000",
       "--masq-config", "/tmp/m", "--masq-chain", "MY-MASQ", "--iptables-mode", "legacy", "--random-fully", "off", "--iptables-wait", "7",
       "--resync-interval", "1s", "--listen", "[::1]:0", "--healthz-max-age", "10s", "--log-level", "debug", "--once",
+      "--cni-socket", "/tmp/s/cni.sock", "--cni-workers", "4",
     ],
     env,
   );
@@ -30,6 +31,7 @@ t.test("parseCli: static mode with every flag", async (t) => {
       bridgeName: "br0", mtu: 9000, masqConfigPath: "/tmp/m", masqChain: "MY-MASQ", iptablesMode: "legacy", randomFully: "off",
       lockWaitSeconds: 7, resyncIntervalMs: 1000, listen: { host: "::1", port: 0 }, healthzMaxAgeMs: 10_000, logLevel: "debug",
       forwardAccept: "on", routes: "off", nodeName: "node-a", bandwidth: "on",
+      cniSocket: "/tmp/s/cni.sock", cniWorkers: 4,
     },
   );
 });
@@ -56,13 +58,21 @@ t.test("parseCli: Kubernetes mode defaults; node name from flag, NODE_NAME, host
   const r = parseCli(["run", "--pod-cidr-file", "/f", "--masq-config", ""], env);
   t.equal(r.kind === "run" && r.config.masqConfigPath, undefined);
   t.same(parseCli(["cleanup", "--cni-conf-dir", "/x"], env).kind, "cleanup");
+  const run = parseCli(["run"], env);
+  t.same(run.kind === "run" && [run.config.cniSocket, run.config.cniWorkers], ["/run/kubenet/cni.sock", 16], "the CNI service is on by default");
+  t.equal(run.kind === "run" && parseCli(["run", "--cni-socket", "off"], env).kind === "run" ? (parseCli(["run", "--cni-socket", "off"], env) as { config: { cniSocket: unknown } }).config.cniSocket : "x", undefined);
+  const serve = parseCli(["serve", "--cni-socket", "/tmp/x.sock"], env);
+  t.same(serve.kind === "serve" && serve.config.cniSocket, "/tmp/x.sock");
   t.same(parseCli([], env), { kind: "help" });
   t.same(parseCli(["run", "--help"], env), { kind: "help" });
 });
 
 t.test("parseCli: usage errors quote the flag and the value", async (t) => {
   const bad: [string[], RegExp][] = [
-    [["serve"], /Unknown command "serve"/],
+    [["serv"], /Unknown command "serv"/],
+    [["serve", "--cni-socket", "off"], /serve needs a CNI socket/],
+    [["run", "--cni-socket", "cni.sock"], /Invalid --cni-socket "cni.sock": agentSocket "cni.sock" is not an absolute path/],
+    [["run", "--cni-workers", "0"], /Invalid --cni-workers "0"/],
     [["run", "--bogus"], /Unknown flag --bogus/],
     [["run", "--static-pod-cidr"], /--static-pod-cidr needs a value/],
     [["run", "--static-pod-cidr", "10.0.0.1/24"], /host bits set: did you mean "10.0.0.0\/24"/],

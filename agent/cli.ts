@@ -1,6 +1,7 @@
 // agent/cli: command line (+ NODE_NAME and the hostname, passed in by main.ts) -> a validated command with
 // its AgentConfig. Pure; every mistake is a UsageError that quotes the flag and the value.
 
+import { agentSocketProblem } from "../core/cni/netconf.js";
 import { formatCidr, hasHostBits, networkOf, parseCidr, type IpNet } from "../core/ip.js";
 import { DEFAULTS, type AgentConfig, type ListenAddress, type SourceConfig } from "./config.js";
 import { parseDuration } from "./duration.js";
@@ -14,6 +15,7 @@ export class UsageError extends Error {
 export type Command =
   | { readonly kind: "run"; readonly config: AgentConfig; readonly once: boolean }
   | { readonly kind: "cleanup"; readonly config: Omit<AgentConfig, "source"> }
+  | { readonly kind: "serve"; readonly config: Omit<AgentConfig, "source"> & { readonly cniSocket: string } }
   | { readonly kind: "help" };
 
 export const USAGE = `Usage:
@@ -21,6 +23,8 @@ export const USAGE = `Usage:
   kubenet-agent run --once [flags] one sync, print a JSON report on stdout, exit 0 (ok), 1 (failed), 3 (no PodCIDR)
   kubenet-agent cleanup [flags]    remove the masquerade rules and the conflist the agent wrote
                                    (sysctls and cbr0 are left as they are)
+  kubenet-agent serve [flags]      only the CNI service (no PodCIDR, no reconcilers): for nodes whose config
+                                   something else writes, and for tests
 
 PodCIDR source (one of):
   --static-pod-cidr CIDR[,CIDR]    fixed PodCIDR(s), one per family (no cluster needed)
@@ -54,6 +58,9 @@ Flags:
   --forward-accept on|off          our FORWARD chain accepts cluster traffic whatever the policy (default on)
   --bandwidth on|off               declare the "bandwidth" capability: pods' ingress/egress-bandwidth annotations
                                    are shaped by the plugin (default on)
+  --cni-socket PATH|off            the CNI service's unix socket (default ${DEFAULTS.cniSocket}); the thin
+                                   kubenet executable sends requests there, and runs them itself without it
+  --cni-workers N                  most CNI requests run at once, one thread each (default ${DEFAULTS.cniWorkers})
 `;
 
 const VALUE_FLAGS = new Set([
@@ -61,6 +68,7 @@ const VALUE_FLAGS = new Set([
   "cni-version", "ipam-data-dir", "bridge", "mtu", "masq-config", "masq-chain", "iptables-mode", "random-fully",
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level",
   "routes", "peers-file", "forward-accept", "bandwidth",
+  "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level", "cni-socket", "cni-workers",
 ]);
 const BOOL_FLAGS = new Set(["once", "help"]);
 
@@ -74,7 +82,9 @@ export interface CliEnv {
 export function parseCli(argv: readonly string[], env: CliEnv): Command {
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") return { kind: "help" };
-  if (verb !== "run" && verb !== "cleanup") throw new UsageError(`Unknown command ${JSON.stringify(verb)}: expected "run" or "cleanup"`);
+  if (verb !== "run" && verb !== "cleanup" && verb !== "serve") {
+    throw new UsageError(`Unknown command ${JSON.stringify(verb)}: expected "run", "cleanup" or "serve"`);
+  }
   const flags = parseFlags(rest);
   if (flags.has("help")) return { kind: "help" };
   const file = flags.get("config");
@@ -83,6 +93,11 @@ export function parseCli(argv: readonly string[], env: CliEnv): Command {
   if (verb === "cleanup") {
     if (flags.has("once")) throw new UsageError("--once only applies to run");
     return { kind: "cleanup", config: common };
+  }
+  if (verb === "serve") {
+    if (flags.has("once")) throw new UsageError("--once only applies to run");
+    if (common.cniSocket === undefined) throw new UsageError("serve needs a CNI socket: --cni-socket off leaves it nothing to do");
+    return { kind: "serve", config: { ...common, cniSocket: common.cniSocket } };
   }
   const source = sourceFrom(flags, env);
   return { kind: "run", config: { ...common, ...routesFrom(flags, env, source), source }, once: flags.has("once") };
@@ -206,6 +221,8 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
     logLevel,
     forwardAccept: oneOf("forward-accept", ["on", "off"] as const, DEFAULTS.forwardAccept),
     bandwidth: oneOf("bandwidth", ["on", "off"] as const, "on"),
+    cniSocket: parseCniSocket(str("cni-socket")),
+    cniWorkers: int("cni-workers", 1, 256) ?? DEFAULTS.cniWorkers,
   };
 }
 
@@ -268,4 +285,13 @@ export function parseListen(text: string | undefined): ListenAddress | undefined
   const port = Number(m?.[3]);
   if (m === null || port > 65535) throw new UsageError(`Invalid --listen ${JSON.stringify(text)}: expected HOST:PORT, [IPv6]:PORT or "off"`);
   return { host: m[1] ?? (m[2] === "" ? "127.0.0.1" : (m[2] ?? "127.0.0.1")), port };
+}
+
+/** --cni-socket: an absolute path (at most 107 bytes: sockaddr_un), or "off". */
+export function parseCniSocket(text: string | undefined): string | undefined {
+  if (text === undefined) return DEFAULTS.cniSocket;
+  if (text === "off") return undefined;
+  const problem = agentSocketProblem(text);
+  if (problem !== undefined) throw new UsageError(`Invalid --cni-socket ${JSON.stringify(text)}: ${problem}`);
+  return text;
 }

@@ -53,6 +53,10 @@ export interface AgentConfig {
   readonly forwardAccept?: "on" | "off";
   /** Declare the "bandwidth" capability in the conflist, so the runtime passes pods' limits (default on). */
   readonly bandwidth?: "on" | "off";
+  /** The CNI service's unix socket; undefined = no service (--cni-socket off). */
+  readonly cniSocket: string | undefined;
+  /** Most worker threads the CNI service runs requests in at once. */
+  readonly cniWorkers: number;
 }
 
 export const DEFAULTS = {
@@ -69,6 +73,8 @@ export const DEFAULTS = {
   logLevel: "info",
   routes: "off",
   forwardAccept: "on",
+  cniSocket: "/run/kubenet/cni.sock",
+  cniWorkers: 16,
 } as const;
 
 /** The age after which /healthz reports the agent as stale. */

@@ -24,6 +24,7 @@ export interface DesiredInput {
   readonly cniVersion: string;
   /** Capabilities declared in the conflist (see ConflistInput). */
   readonly capabilities?: Readonly<Record<string, boolean>>;
+  readonly agentSocket?: string | undefined;
 }
 
 export interface DesiredState {
@@ -74,6 +75,7 @@ export function computeDesired(input: DesiredInput): DesiredState {
       ipamDataDir: input.ipamDataDir,
       cniVersion: input.cniVersion,
       ...(input.capabilities !== undefined ? { capabilities: input.capabilities } : {}),
+      agentSocket: input.agentSocket,
     }),
     bridge: { name: input.bridgeName, addresses: input.podCidrs.map(gatewayOf), mtu: input.mtu },
     sysctls: desiredSysctls(families),

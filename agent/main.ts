@@ -2,14 +2,18 @@
 // signals, exit codes). Everything it calls takes these as parameters.
 // Exit codes: 0 ok, 1 a sync or cleanup failed, 2 usage error, 3 (--once) no PodCIDR assigned.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { dirname, join } from "node:path";
 import { Agent } from "./agent.js";
+import { startCniService, type RunningCniService } from "./cni-service/service.js";
 import { runCleanup } from "./cleanup.js";
 import { parseCli, UsageError, USAGE, type Command } from "./cli.js";
+import type { AgentConfig } from "./config.js";
 import { createHostDeps } from "./host.js";
 import { startHttpServer, type RunningHttpServer } from "./http-server.js";
-import { createLogger, describeError } from "./log.js";
+import { createLogger, describeError, type Logger } from "./log.js";
+import { Metrics } from "./metrics.js";
 import { createPeerSource, createSource } from "./sources/create.js";
 
 const EXIT_OK = 0;
@@ -40,6 +44,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(report)}\n`);
     return report.errors.length === 0 ? EXIT_OK : EXIT_FAILED;
   }
+
+  if (command.kind === "serve") return serveOnly(command.config, log);
 
   const { config } = command;
   const source = await createSource(config.source, log);
@@ -79,9 +85,51 @@ async function main(argv: readonly string[]): Promise<number> {
     resyncInterval: `${config.resyncIntervalMs}ms`,
     cniConfig: `${config.cniConfDir}/${config.cniConfName}`,
   });
+  const cni = config.cniSocket === undefined ? undefined : await startCni(config.cniSocket, config.cniWorkers, log, agent.metrics);
   await agent.run(controller.signal);
+  await cni?.close();
   await server?.close();
   log.info("kubenet-agent stopped");
+  return EXIT_OK;
+}
+
+/** The plugin's worker entry, built beside the agent (dist/kubenet-cni-worker.js). */
+function workerScript(): string {
+  return join(dirname(process.argv[1] ?? process.execPath), "kubenet-cni-worker.js");
+}
+
+/** Starts the CNI service; without it the agent still runs (the executable then does the work itself). */
+async function startCni(socketPath: string, maxWorkers: number, log: Logger, metrics: Metrics): Promise<RunningCniService | undefined> {
+  const script = workerScript();
+  if (!existsSync(script)) {
+    log.error("CNI service not started: its worker script is missing (the kubenet executable runs requests itself)", { script });
+    return undefined;
+  }
+  try {
+    const svc = await startCniService({ socketPath, workerScript: script, maxWorkers, log, metrics, euid: process.geteuid?.() ?? 0 });
+    log.info("Serving CNI requests", { socket: socketPath, maxWorkers });
+    return svc;
+  } catch (err) {
+    log.error("CNI service not started (the kubenet executable runs requests itself)", { socket: socketPath, error: describeError(err) });
+    return undefined;
+  }
+}
+
+/** `serve`: the CNI service alone (plus /metrics and a trivial /healthz when --listen is on). */
+async function serveOnly(config: Omit<AgentConfig, "source"> & { readonly cniSocket: string }, log: Logger): Promise<number> {
+  const metrics = new Metrics();
+  const cni = await startCni(config.cniSocket, config.cniWorkers, log, metrics);
+  if (cni === undefined) return EXIT_FAILED;
+  const server =
+    config.listen === undefined
+      ? undefined
+      : await startHttpServer(config.listen, { health: () => ({ status: 200, body: { ok: true } }), metrics: () => metrics.render() });
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+  await cni.close();
+  await server?.close();
   return EXIT_OK;
 }
 

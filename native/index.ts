@@ -115,3 +115,4 @@ export { UnixStream, peerCredentials, type PeerCredentials } from "./unix-socket
 // CRI (asynchronous: gRPC to the container runtime; @grpc/grpc-js loads on the first openCri()).
 export { CriError, DEFAULT_CRI_ENDPOINT, GRPC_NOT_FOUND, GRPC_UNAVAILABLE, criTarget, openCri } from "./cri/client.js";
 export type { CriClient, OpenCriOptions } from "./cri/client.js";
+export { createTicketLockBuffer, openTicketLock, releaseTicketLockOf, type TicketLock } from "./ticket-lock.js";

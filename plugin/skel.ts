@@ -39,6 +39,8 @@ export interface SkelIo {
   loadCommands(plugin: PluginName): Promise<PluginCommands>;
   /** Optional hooks for the context (tests run the plugin inside a throwaway "host" namespace). */
   readonly hostNetnsPath?: string | undefined;
+  /** The lease lock (PluginContext.leaseLocker): set by the agent's CNI service. */
+  readonly leaseLocker?: PluginContext["leaseLocker"];
 }
 
 const COMMANDS: readonly CniCommand[] = ["ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION"];
@@ -258,7 +260,13 @@ export async function skelMain(io: SkelIo): Promise<number> {
     checkCniArgKeys(cniArgs, KNOWN_CNI_ARGS[conf.plugin]);
 
     const cniPath = splitPath(io.env["CNI_PATH"]);
-    const ctx: PluginContext = { log, env: io.env, stdinBytes: stdin, ...(io.hostNetnsPath ? { hostNetnsPath: io.hostNetnsPath } : {}) };
+    const ctx: PluginContext = {
+      log,
+      env: io.env,
+      stdinBytes: stdin,
+      ...(io.hostNetnsPath ? { hostNetnsPath: io.hostNetnsPath } : {}),
+      ...(io.leaseLocker ? { leaseLocker: io.leaseLocker } : {}),
+    };
     const commands = await io.loadCommands(conf.plugin);
     const netnsEnv = io.env["CNI_NETNS"];
     const req = ((): PluginRequest => {

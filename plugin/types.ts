@@ -1,7 +1,8 @@
 // plugin/types: the seams inside the plugin: what skel hands a command (PluginRequest + PluginContext)
-// and what a plugin implements (PluginCommands). Types only; imports core only.
+// and what a plugin implements (PluginCommands). Types only; imports core and native/index types only.
 
 import type { Attachment, NetConf } from "../core/cni/netconf.js";
+import type { FileLock, FileLockOptions } from "../native/index.js";
 import type { Result } from "../core/cni/result.js";
 
 export type CniCommand = "ADD" | "DEL" | "CHECK" | "GC" | "STATUS" | "VERSION";
@@ -51,6 +52,11 @@ export interface PluginContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The exact stdin bytes, for exec'ing delegated plugins with the same stdin. */
   readonly stdinBytes: Buffer;
+  /**
+   * Takes the lease directory's lock (default: flock alone). The agent's CNI service queues its threads
+   * first come, first served in-process and then takes the same flock.
+   */
+  readonly leaseLocker?: ((path: string, options: FileLockOptions) => FileLock) | undefined;
 }
 
 type MaybePromise<T> = T | Promise<T>;

@@ -3,6 +3,7 @@
 //                       executable (one file: the Bun runtime, the whole plugin as bytecode, koffi.node embedded)
 //   dist/kubenet-agent  the node agent, an esbuild bundle run by Node: koffi, @kubernetes/client-node and
 //                       @grpc/grpc-js (CRI, only `kubenet status`/`gc`) stay external, loaded from node_modules
+//   dist/kubenet-cni-worker.js  the plugin's code for the agent's CNI service threads (Node bundle, beside the agent)
 // Why Bun for the plugin: it starts for every pod, and its start-up is the budget. Measured in a clean env
 // (README "Measured"): a Bun-compiled executable starts in about half of `node -e 0`, a Node single executable
 // needs ~1.4x. KUBENET_PLUGIN_RUNTIME=node builds dist/kubenet as the Node script bundle instead (no Bun).
@@ -28,6 +29,8 @@ if (pluginRuntime !== "bun" && pluginRuntime !== "node") throw new Error(`KUBENE
 const targets = [
   { entry: "plugin/main.ts", out: "kubenet", runtime: pluginRuntime },
   { entry: "agent/main.ts", out: "kubenet-agent", runtime: "node" },
+  // The agent's CNI service runs the plugin's own code in worker threads (Node), loaded from this file by path.
+  { entry: "plugin/service-worker.ts", out: "kubenet-cni-worker.js", runtime: "node" },
 ];
 
 async function buildScript(entry, outfile) {

@@ -29,6 +29,8 @@ export interface ConflistInput {
    * in runtimeConfig (containerd: the kubernetes.io/ingress-bandwidth annotations). Omitted when empty.
    */
   readonly capabilities?: Readonly<Record<string, boolean>>;
+  /** The CNI service's socket ("off": the executable never tries one); absent = the key is not written. */
+  readonly agentSocket?: string | undefined;
 }
 
 /** The gateway of a PodCIDR: its first address (network + 1), as kubenet configured it. */
@@ -53,6 +55,7 @@ export function renderConflist(input: ConflistInput): string {
         isGateway: true,
         isDefaultGateway: true,
         forceAddress: true,
+        ...(input.agentSocket !== undefined ? { agentSocket: input.agentSocket } : {}),
         ipam: {
           type: "host-local",
           ranges: input.podCidrs.map((c) => [{ subnet: formatCidr(networkOf(c)), gateway: formatIp(gatewayOf(c).addr) }]),

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { parseNetConf } from "../../core/cni/netconf.js";
+import { parseNetConf, peekAgentSocket } from "../../core/cni/netconf.js";
 import { formatCidr, parseCidr, type IpNet } from "../../core/ip.js";
 import type { Addr, Link } from "../../native/index.js";
 import { planBridge, syncBridge, type BridgeRtnl } from "./bridge.js";
@@ -187,4 +187,15 @@ t.test("syncSysctls: br_netfilter missing => modprobe; failure reported, other s
   t.equal(missing.brNetfilter, "missing");
   t.same(missing.written, ["net.ipv4.ip_forward"]);
   t.match(missing.problems, [/br_netfilter is not loaded and modprobe failed \(modprobe: not found\)/]);
+});
+
+t.test("renderConflist: agentSocket (the CNI service's socket, or off) is written for the plugin and accepted by it", async (t) => {
+  for (const agentSocket of ["/run/kubenet/cni.sock", "off"]) {
+    const text = renderConflist({ podCidrs: [parseCidr("10.0.0.0/24")], bridge: "cbr0", mtu: 1500, ipamDataDir: "/x", cniVersion: "1.0.0", agentSocket });
+    const plugin = (JSON.parse(text) as { plugins: Record<string, unknown>[] }).plugins[0] ?? {};
+    t.equal(plugin["agentSocket"], agentSocket);
+    const stdin = JSON.stringify({ ...plugin, cniVersion: "1.0.0", name: "kubenet" });
+    t.equal(peekAgentSocket(stdin), agentSocket === "off" ? undefined : agentSocket);
+    t.doesNotThrow(() => parseNetConf(stdin, "kubenet"));
+  }
 });

@@ -56,6 +56,11 @@ function storeError(what: string, path: string, e: unknown): CniError {
 }
 
 let tempCounter = 0;
+/**
+ * pid + a tag drawn once per module instance: the agent's CNI service runs this module in several threads of
+ * one process, each with its own counter, and their temp names must not collide (sweeps read the pid).
+ */
+const TEMP_TAG = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
 export class DiskStore implements LeaseStore {
   readonly dir: string;
@@ -134,7 +139,7 @@ export class DiskStore implements LeaseStore {
 
   /** Writes `data` to a fresh temp file in the lease directory (0600, fsync'd) and returns its path. */
   private writeTemp(data: string): string {
-    const tmp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${++tempCounter}`);
+    const tmp = join(this.dir, `${TEMP_PREFIX}${TEMP_TAG}-${++tempCounter}`);
     let fd: number;
     try {
       fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -208,7 +213,7 @@ export class DiskStore implements LeaseStore {
   /** Writes `name` through a temp file and rename(): readers see the old or the new content, never "". */
   private replaceFile(name: string, data: string): void {
     const target = join(this.dir, name);
-    const tmp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${++tempCounter}`);
+    const tmp = join(this.dir, `${TEMP_PREFIX}${TEMP_TAG}-${++tempCounter}`);
     try {
       const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       try {

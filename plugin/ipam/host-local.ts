@@ -22,6 +22,8 @@ export interface HostLocalCall {
   readonly log: Logger;
   /** Injected in tests. */
   readonly store?: LeaseStore;
+  /** Takes the lease directory's lock (the agent's CNI service queues its threads before the flock). */
+  readonly locker?: Locker;
   /** Where the current boot ID is read (reclaimAfterReboot); default /proc/sys/kernel/random/boot_id. */
   readonly bootIdPath?: string;
 }
@@ -94,7 +96,7 @@ export function hostLocalAdd(call: HostLocalCall): Result {
     throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `ipam: no IP ranges specified: set ipam.ranges`);
   }
   const dns = ipam.resolvConf ? readResolvConf(ipam.resolvConf) : {};
-  const store = call.store ?? storeFor(conf, ipam);
+  const store = call.store ?? storeFor(conf, ipam, call.locker);
   const pending = requestedIps(conf, call.cniArgs);
   const bootId = ipam.reclaimAfterReboot ? readKernelBootId(call.bootIdPath) : undefined;
   // A requested IP outside every range set fails before anything is touched.
@@ -148,7 +150,7 @@ export function hostLocalAdd(call: HostLocalCall): Result {
 }
 
 export function hostLocalDel(call: HostLocalCall): void {
-  const store = call.store ?? storeFor(call.conf, call.ipam);
+  const store = call.store ?? storeFor(call.conf, call.ipam, call.locker);
   const released = store.withLock(() => releaseOwner(store, call.owner));
   if (released.length > 0) call.log.info("released", { ips: released.map(formatIp).join(","), network: call.conf.name });
   else call.log.debug("no lease to release", { network: call.conf.name });
@@ -156,7 +158,7 @@ export function hostLocalDel(call: HostLocalCall): void {
 
 export function hostLocalCheck(call: HostLocalCall): void {
   const { conf, ipam, owner } = call;
-  const store = call.store ?? storeFor(conf, ipam);
+  const store = call.store ?? storeFor(conf, ipam, call.locker);
   const leases = store.withLock(() => store.leases());
   const held = leases.filter((l) => mine(l, owner) || legacyOwnedBy(l.content, owner.containerId));
   if (held.length === 0) {

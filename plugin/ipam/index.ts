@@ -33,6 +33,7 @@ function hostLocalCall(call: IpamCall, ipam: HostLocalIpamConf) {
     owner: { containerId: call.containerId, ifName: call.ifName },
     cniArgs: call.cniArgs,
     log: call.ctx.log,
+    ...(call.ctx.leaseLocker ? { locker: call.ctx.leaseLocker } : {}),
   };
 }
 

@@ -40,6 +40,10 @@ t.test("deploy: the agent's args parse (with the downward-API and env values sub
   t.same(cmd.config.listen, { host: "127.0.0.1", port: 9970 });
   t.equal(cmd.config.masqConfigPath, "/etc/config/ip-masq-agent");
   t.match(manifest, /port: 9970, path: \/healthz/);
+  t.equal(cmd.config.cniSocket, "/run/kubenet/cni.sock", "the CNI service listens on the default socket");
+  t.match(manifest, /- name: run-kubenet\n\s+mountPath: \/run\/kubenet\n/, "the socket directory is the host's");
+  t.match(manifest, /mountPath: \/var\/run\/netns\n\s+mountPropagation: HostToContainer/, "pod namespaces made later are visible");
+  t.match(manifest, /- name: cni-lib\n\s+mountPath: \/var\/lib\/cni/, "the lease directories are the host's");
 });
 
 t.test("deploy: install-cni installs the executable and the alias names atomically and idempotently", async (t) => {

@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serviceFor } from "./cni-service.js";
 import type { TestNetns } from "./netns.js";
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -13,6 +14,16 @@ export const KUBENET_BIN = join(DIST, "kubenet");
 export const HOST_LOCAL_BIN = join(DIST, "host-local");
 export const BRIDGE_BIN = join(DIST, "bridge");
 export const LOOPBACK_BIN = join(DIST, "loopback");
+export const AGENT_BIN = join(DIST, "kubenet-agent");
+
+/**
+ * How our executable runs: "in-process" (no agent: the executable does the work) or "service" (an agent CNI
+ * service, `kubenet-agent serve`, runs in the invocation's namespace and the config names its socket in
+ * `agentSocket`). KUBENET_CNI_MODE=service selects it; the test/plugin/service/ twins set it.
+ */
+export const CNI_MODE: "in-process" | "service" = process.env["KUBENET_CNI_MODE"] === "service" ? "service" : "in-process";
+
+const OUR_BINS = new Set([KUBENET_BIN, HOST_LOCAL_BIN, BRIDGE_BIN, LOOPBACK_BIN]);
 /** Debian's containernetworking-plugins (reference implementations used as interop oracles). */
 export const REF_PLUGIN_DIR = "/usr/lib/cni";
 
@@ -64,6 +75,25 @@ export function pluginEnv(inv: PluginInvocation): Record<string, string> {
   return { ...env, ...(inv.env ?? {}) };
 }
 
+/**
+ * Service mode: our executables get `agentSocket` (the service of the invocation's namespace) in a config
+ * that is a JSON object without one; anything else (other plugins, raw bytes, no config) is left as it is.
+ */
+function withService(inv: PluginInvocation): PluginInvocation {
+  if (CNI_MODE !== "service" || !OUR_BINS.has(inv.bin ?? KUBENET_BIN) || inv.omitCommand) return inv;
+  let conf: unknown = inv.config;
+  if (typeof conf === "string") {
+    try {
+      conf = JSON.parse(conf);
+    } catch {
+      return inv;
+    }
+  }
+  if (typeof conf !== "object" || conf === null || Array.isArray(conf) || Buffer.isBuffer(conf) || "agentSocket" in conf) return inv;
+  const socket = serviceFor(inv.host?.path, AGENT_BIN).socket;
+  return { ...inv, config: { ...(conf as Record<string, unknown>), agentSocket: socket } };
+}
+
 function stdinOf(config: unknown): Buffer {
   if (config === undefined) return Buffer.alloc(0);
   if (Buffer.isBuffer(config)) return config;
@@ -89,7 +119,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-export function runPlugin(inv: PluginInvocation): PluginRun {
+export function runPlugin(given: PluginInvocation): PluginRun {
+  const inv = withService(given);
   const [file, args] = argvOf(inv);
   const started = performance.now();
   const r = spawnSync(file, args, {
@@ -105,7 +136,8 @@ export function runPlugin(inv: PluginInvocation): PluginRun {
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, json: parseJson(r.stdout), ms };
 }
 
-export function runPluginAsync(inv: PluginInvocation): Promise<PluginRun> {
+export function runPluginAsync(given: PluginInvocation): Promise<PluginRun> {
+  const inv = withService(given);
   const [file, args] = argvOf(inv);
   return new Promise((resolve, reject) => {
     const started = performance.now();

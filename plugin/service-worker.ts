@@ -1,0 +1,99 @@
+// plugin/service-worker: the thread entry the agent's CNI service runs requests in (bundled by itself to
+// dist/kubenet-cni-worker.js; the agent starts it by path and never imports plugin/). One request at a time
+// per thread: the SAME skel and commands as the executable, with the request's env table and stdin instead of
+// the process's, stdout and stderr captured, the exit code returned. A thread has its own network namespace
+// (setns is per thread), so a slow veth delete in one thread never holds up an ADD in another.
+// Lease directories: a first-come-first-served lock shared by all threads (workerData.leaseGate), then the
+// directory's flock as always, so the reference host-local and the in-process plugin stay safe beside it.
+
+import { appendFileSync } from "node:fs";
+import { parentPort, threadId, workerData } from "node:worker_threads";
+import type { PluginName } from "../core/cni/netconf.js";
+import { acquireFileLock, openTicketLock, type FileLock, type FileLockOptions } from "../native/index.js";
+import { skelMain, type SkelIo } from "./skel.js";
+import type { PluginCommands } from "./types.js";
+
+/** What the agent posts: one CNI request (the wire request, decoded). */
+export interface WorkerRequest {
+  readonly id: number;
+  readonly invokedAs: string;
+  readonly env: readonly (readonly [string, string])[];
+  readonly stdin: Uint8Array;
+}
+
+/** What the thread answers. */
+export interface WorkerAnswer {
+  readonly id: number;
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
+  if (plugin === "host-local") return (await import("./ipam/commands.js")).hostLocalCommands;
+  const datapath = await import("./commands/index.js");
+  return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
+}
+
+function leaseLocker(gateBuffer: SharedArrayBuffer): (path: string, options: FileLockOptions) => FileLock {
+  const gate = openTicketLock(gateBuffer, threadId);
+  return (path, options) => {
+    gate.acquire();
+    let lock: FileLock;
+    try {
+      lock = acquireFileLock(path, options);
+    } catch (e) {
+      gate.release();
+      throw e;
+    }
+    return {
+      path: lock.path,
+      fd: lock.fd,
+      get released() {
+        return lock.released;
+      },
+      release() {
+        if (lock.released) return;
+        try {
+          lock.release();
+        } finally {
+          gate.release();
+        }
+      },
+    };
+  };
+}
+
+async function run(req: WorkerRequest, locker: SkelIo["leaseLocker"]): Promise<WorkerAnswer> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of req.env) env[k] = v;
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io: SkelIo = {
+    invokedAs: req.invokedAs,
+    env,
+    readStdin: () => Buffer.from(req.stdin.buffer, req.stdin.byteOffset, req.stdin.byteLength),
+    writeStdout: (text) => stdout.push(text),
+    writeStderr: (text) => stderr.push(text),
+    appendLog: (path, text) => appendFileSync(path, text, { mode: 0o600 }),
+    loadCommands,
+    leaseLocker: locker,
+  };
+  const exitCode = await skelMain(io);
+  return { id: req.id, exitCode, stdout: stdout.join(""), stderr: stderr.join("") };
+}
+
+const port = parentPort;
+if (port === null) throw new Error("kubenet-cni-worker runs only as a worker thread of kubenet-agent");
+const data = workerData as { leaseGate?: unknown } | undefined;
+if (!(data?.leaseGate instanceof SharedArrayBuffer)) throw new Error("kubenet-cni-worker needs workerData.leaseGate (a SharedArrayBuffer)");
+const locker = leaseLocker(data.leaseGate);
+port.on("message", (req: WorkerRequest) => {
+  run(req, locker).then(
+    (answer) => port.postMessage(answer),
+    (e: unknown) => {
+      // skelMain never throws; this is the last line of defence (the agent answers code 11 for it).
+      throw e;
+    },
+  );
+});

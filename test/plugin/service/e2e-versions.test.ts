@@ -1,0 +1,4 @@
+// Service-mode twin of ../e2e-versions.test.ts: the same tests, with an agent CNI service (kubenet-agent serve)
+// answering every call of our executable (see test/support/plugin-harness.ts CNI_MODE).
+process.env["KUBENET_CNI_MODE"] = "service";
+await import("../e2e-versions.test.js");
