@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Agent } from "./agent.js";
 import { startCniService, type RunningCniService } from "./cni-service/service.js";
 import { runCleanup } from "./cleanup.js";
@@ -85,9 +85,10 @@ async function main(argv: readonly string[]): Promise<number> {
     resyncInterval: `${config.resyncIntervalMs}ms`,
     cniConfig: `${config.cniConfDir}/${config.cniConfName}`,
   });
-  const cni = config.cniSocket === undefined ? undefined : await startCni(config.cniSocket, config.cniWorkers, log, agent.metrics);
+  // Not awaited before the first sync: the service's start must not delay the node's conflist.
+  const cni = config.cniSocket === undefined ? undefined : startCni(config.cniSocket, config.cniWorkers, log, agent.metrics);
   await agent.run(controller.signal);
-  await cni?.close();
+  await (await cni)?.close();
   await server?.close();
   log.info("kubenet-agent stopped");
   return EXIT_OK;
@@ -95,7 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 /** The plugin's worker entry, built beside the agent (dist/kubenet-cni-worker.js). */
 function workerScript(): string {
-  return join(dirname(process.argv[1] ?? process.execPath), "kubenet-cni-worker.js");
+  return resolve(dirname(process.argv[1] ?? process.execPath), "kubenet-cni-worker.js");
 }
 
 /** Starts the CNI service; without it the agent still runs (the executable then does the work itself). */

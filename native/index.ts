@@ -38,7 +38,7 @@ export { SysError, errnoName, isErrno } from "./ffi/sys-error.js";
 export { preload as preloadNative } from "./ffi/libc.js";
 export { NetlinkError } from "./netlink/netlink-error.js";
 export { openRtnl } from "./rtnl/rtnl.js";
-export { NetnsNotFoundError, NotNetnsError, currentNetns, openNetns, withNetnsSync } from "./netns.js";
+export { NetnsNotFoundError, NotNetnsError, currentNetns, moveThreadToNetns, openNetns, withNetnsSync } from "./netns.js";
 export { readSysctl, sysctlPath, writeSysctl } from "./sysctl.js";
 export { LockTimeoutError, acquireFileLock } from "./file-lock.js";
 export { monotonicMs } from "./clock.js";

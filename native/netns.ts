@@ -146,6 +146,24 @@ function returnHome(home: NetnsHandle): void {
   }
 }
 
+/**
+ * Moves the calling thread into `target` and returns a handle of the namespace it left (pass that back here
+ * to return; close both when done). Unlike withNetnsSync the thread stays there across awaits: only for a
+ * thread that runs nothing else meanwhile (a CNI service worker runs one request at a time, in the caller's
+ * namespace, exactly as the executable would run in it).
+ * @throws SysError when setns fails (the thread is then still where it was)
+ */
+export function moveThreadToNetns(target: NetnsHandle): NetnsHandle {
+  const home = currentNetns();
+  try {
+    libc.setns(target.fd, libc.CLONE_NEWNET, `entering ${JSON.stringify(target.path)}`);
+  } catch (err) {
+    home.close();
+    throw err;
+  }
+  return home;
+}
+
 /** Inode of the calling thread's network namespace (cheap; for tests and logs). */
 export function currentNetnsInode(): number {
   const h = currentNetns();

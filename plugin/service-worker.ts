@@ -9,7 +9,7 @@
 import { appendFileSync } from "node:fs";
 import { parentPort, threadId, workerData } from "node:worker_threads";
 import type { PluginName } from "../core/cni/netconf.js";
-import { acquireFileLock, openTicketLock, type FileLock, type FileLockOptions } from "../native/index.js";
+import { acquireFileLock, moveThreadToNetns, openNetns, openTicketLock, type FileLock, type FileLockOptions, type NetnsHandle } from "../native/index.js";
 import { skelMain, type SkelIo } from "./skel.js";
 import type { PluginCommands } from "./types.js";
 
@@ -19,6 +19,11 @@ export interface WorkerRequest {
   readonly invokedAs: string;
   readonly env: readonly (readonly [string, string])[];
   readonly stdin: Uint8Array;
+  /**
+   * The caller's network namespace (/proc/PID/ns/net) when it is not the agent's: the request runs there, as
+   * the executable would have run in its own namespace. Absent: the agent's namespace (the usual case).
+   */
+  readonly netnsPath?: string;
 }
 
 /** What the thread answers. */
@@ -79,8 +84,29 @@ async function run(req: WorkerRequest, locker: SkelIo["leaseLocker"]): Promise<W
     loadCommands,
     leaseLocker: locker,
   };
-  const exitCode = await skelMain(io);
-  return { id: req.id, exitCode, stdout: stdout.join(""), stderr: stderr.join("") };
+  let home: NetnsHandle | undefined;
+  if (req.netnsPath !== undefined) {
+    const target = openNetns(req.netnsPath);
+    try {
+      home = moveThreadToNetns(target);
+    } finally {
+      target.close();
+    }
+  }
+  try {
+    const exitCode = await skelMain(io);
+    return { id: req.id, exitCode, stdout: stdout.join(""), stderr: stderr.join("") };
+  } finally {
+    if (home !== undefined) {
+      // Back home, or this thread must not serve another request: the error ends the thread (uncaught
+      // below), and the agent answers the request as lost (code 11) rather than trust a stranded thread.
+      try {
+        moveThreadToNetns(home).close();
+      } finally {
+        home.close();
+      }
+    }
+  }
 }
 
 const port = parentPort;

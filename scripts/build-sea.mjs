@@ -1,6 +1,7 @@
 // Builds single executables (Node SEA) into dist/sea/: one file each, no node_modules, no node on PATH.
 //   dist/sea/kubenet        the CNI plugin (+ bridge, host-local, loopback, bandwidth symlinks)
 //   dist/sea/kubenet-agent  the node agent (@kubernetes/client-node inside too, compiled only in Kubernetes mode)
+//   dist/sea/kubenet-cni-worker.js  the plugin code the agent's CNI service runs in worker threads (beside it)
 // Steps per executable: esbuild CJS bundle -> sea-config.json (koffi.node of this platform as an asset, plus
 // a manifest naming it by hash) -> `node --experimental-sea-config` -> a copy of this very node binary (the
 // blob only fits the node that made it; nothing is downloaded) -> postject -> chmod -> rename into place.
@@ -111,6 +112,10 @@ const targets = [
         outfile: join(work, CLIENT_NODE_ASSET),
         ...common,
       });
+      // The CNI service's worker threads run the plugin's code from this file beside the agent (a worker of
+      // a single executable loads koffi from the executable's own asset, as the main thread does).
+      await build({ ...common, entryPoints: [join(root, "plugin/service-worker.ts")], outfile: join(work, "kubenet-cni-worker.js") });
+      renameSync(join(work, "kubenet-cni-worker.js"), join(out, "kubenet-cni-worker.js"));
     },
   },
 ].filter((t) => only === undefined || t.name === only);

@@ -12,6 +12,8 @@ export interface PoolRequest {
   readonly invokedAs: string;
   readonly env: readonly (readonly [string, string])[];
   readonly stdin: Uint8Array;
+  /** Run in this network namespace (the caller's, when it is not the agent's). */
+  readonly netnsPath?: string | undefined;
 }
 
 export type PoolAnswer =
@@ -97,7 +99,8 @@ export class WorkerPool {
       if (next === undefined) return;
       const id = this.#nextId++;
       slot.busy = { id, resolve: next.resolve };
-      slot.worker.postMessage({ id, invokedAs: next.req.invokedAs, env: next.req.env, stdin: next.req.stdin });
+      const { invokedAs, env, stdin, netnsPath } = next.req;
+      slot.worker.postMessage({ id, invokedAs, env, stdin, ...(netnsPath !== undefined ? { netnsPath } : {}) });
     }
   }
 

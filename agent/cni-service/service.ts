@@ -17,7 +17,7 @@ import {
   type RefusalReason,
   type WireRequest,
 } from "../../core/cni/wire.js";
-import { peerCredentials } from "../../native/index.js";
+import { currentNetns, openNetns, peerCredentials } from "../../native/index.js";
 import { describeError, type Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { WorkerPool, type PoolAnswer } from "./pool.js";
@@ -47,6 +47,29 @@ export interface RunningCniService {
 function fdOf(sock: Socket): number | undefined {
   const handle = (sock as unknown as { _handle?: { fd?: unknown } })._handle;
   return typeof handle?.fd === "number" && handle.fd >= 0 ? handle.fd : undefined;
+}
+
+/**
+ * The caller's network namespace as a path, when it differs from ours (a runtime in another namespace, a test
+ * harness): the request runs there, as the executable would. Undefined when it is ours or cannot be seen
+ * (pid 0: the caller is outside our pid namespace, as a runtime is for an agent pod without hostPID).
+ */
+function callerNetns(pid: number): string | undefined {
+  if (pid <= 0) return undefined;
+  const path = `/proc/${pid}/ns/net`;
+  let theirs;
+  try {
+    theirs = openNetns(path);
+  } catch {
+    return undefined;
+  }
+  const ours = currentNetns();
+  try {
+    return theirs.inode === ours.inode && theirs.dev === ours.dev ? undefined : path;
+  } finally {
+    theirs.close();
+    ours.close();
+  }
 }
 
 function refuse(sock: Socket, metrics: Metrics, reason: RefusalReason, message: string): void {
@@ -82,6 +105,8 @@ function serveConnection(sock: Socket, opts: CniServiceOptions, pool: WorkerPool
     refuse(sock, metrics, REFUSAL.PEER, `peer uid ${cred.uid} (pid ${cred.pid}) is not root: the CNI service answers uid 0 only`);
     return;
   }
+  // Read now, while the caller is certainly alive and connected (it waits for our answer from here on).
+  const netnsPath = callerNetns(cred.pid);
   const chunks: Buffer[] = [];
   let have = 0;
   let need: number | undefined;
@@ -109,7 +134,7 @@ function serveConnection(sock: Socket, opts: CniServiceOptions, pool: WorkerPool
         refuse(sock, metrics, REFUSAL.SHUTTING_DOWN, "the service is shutting down");
         return;
       }
-      void runRequest(sock, req, opts, pool);
+      void runRequest(sock, { ...req, netnsPath }, opts, pool);
     } catch (e) {
       done = true;
       clearTimeout(timer);
@@ -120,7 +145,7 @@ function serveConnection(sock: Socket, opts: CniServiceOptions, pool: WorkerPool
   });
 }
 
-async function runRequest(sock: Socket, req: WireRequest, opts: CniServiceOptions, pool: WorkerPool): Promise<void> {
+async function runRequest(sock: Socket, req: WireRequest & { readonly netnsPath: string | undefined }, opts: CniServiceOptions, pool: WorkerPool): Promise<void> {
   const { metrics } = opts;
   const command = req.env.find(([k]) => k === "CNI_COMMAND")?.[1] ?? "";
   const started = process.hrtime.bigint();
@@ -150,7 +175,14 @@ export async function startCniService(opts: CniServiceOptions): Promise<RunningC
     await pool.close();
     throw e;
   }
-  pool.prewarm(1);
+  try {
+    pool.prewarm(1); // a worker script that cannot start fails here, not at the first pod
+  } catch (e) {
+    bound.unlinkIfOurs();
+    server.close();
+    await pool.close();
+    throw e;
+  }
   opts.metrics.set(M.workers[0], M.workers[1], pool.size);
   return {
     path: opts.socketPath,

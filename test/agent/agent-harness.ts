@@ -52,7 +52,9 @@ export interface RunningAgent {
 
 /** Starts `kubenet-agent run ARGS --listen 127.0.0.1:PORT` inside `ns`; killed at teardown if still running. */
 export function startAgent(t: Teardownable, ns: TestNetns, args: readonly string[], port = 9970): RunningAgent {
-  const child: ChildProcess = spawn("nsenter", [`--net=${ns.path}`, "--", process.execPath, AGENT_BIN, "run", "--listen", `127.0.0.1:${port}`, ...args], {
+  // No CNI service unless a test asks for one (with its own socket path).
+  const cni = args.some((a) => a.startsWith("--cni-socket")) ? [] : ["--cni-socket", "off"];
+  const child: ChildProcess = spawn("nsenter", [`--net=${ns.path}`, "--", process.execPath, AGENT_BIN, "run", "--listen", `127.0.0.1:${port}`, ...cni, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";

@@ -1,7 +1,6 @@
-// test/support/cni-service: the agent's CNI service for tests. `kubenet-agent serve` started inside a test
-// namespace (the plugin's "host" namespace: the service's threads work in their own namespace, like the
-// plugin), on a socket in a temp directory; stopped when the test's namespace is destroyed or the test
-// process exits. The plugin harness uses it when KUBENET_CNI_MODE=service (every e2e test in both modes).
+// test/support/cni-service: the agent's CNI service for tests: `kubenet-agent serve` (optionally inside a test
+// namespace) on a socket in a temp directory, killed when the test process exits at the latest. The plugin
+// harness uses one per test process when KUBENET_CNI_MODE=service (every e2e test runs in both modes).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -36,8 +35,9 @@ export function startCniService(o: StartOptions): CniService {
   const socket = o.socket ?? join(dir ?? "", "run", "cni.sock");
   const args = [o.agentBin, "serve", "--cni-socket", socket, "--listen", "off", "--log-level", "debug", ...(o.workers ? ["--cni-workers", String(o.workers)] : [])];
   // env -i: tap's NODE_OPTIONS hook must not load into the agent (as runPlugin does for the plugin).
-  const argv = ["env", "-i", `PATH=${process.env["PATH"] ?? "/usr/bin:/bin"}`, process.execPath, ...args];
-  const child = o.netnsPath === undefined ? spawn(argv[0] ?? "env", argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] }) : spawn("nsenter", [`--net=${o.netnsPath}`, "--", ...argv], { stdio: ["ignore", "ignore", "pipe"] });
+  // --pdeathsig: a test process killed by tap's timeout takes its service with it.
+  const argv = ["setpriv", "--pdeathsig", "KILL", "--", "env", "-i", `PATH=${process.env["PATH"] ?? "/usr/bin:/bin"}`, process.execPath, ...args];
+  const child = o.netnsPath === undefined ? spawn(argv[0] ?? "setpriv", argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] }) : spawn("nsenter", [`--net=${o.netnsPath}`, "--", ...argv], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr?.on("data", (b: Buffer) => {
     log += b.toString("utf8");
@@ -71,22 +71,15 @@ process.on("exit", () => {
   for (const s of running) s.child.kill("SIGKILL");
 });
 
-/** One service per namespace, started on first use (service mode of the plugin harness). */
-const perNetns = new Map<string, CniService>();
+/**
+ * The service of the plugin harness's service mode: one per test process, started on first use in the
+ * current namespace. It runs each request in the caller's namespace (the plugin is started inside the test's
+ * "host" namespace), so one service serves every test of the file.
+ */
+let shared: CniService | undefined;
 
-export function serviceFor(netnsPath: string | undefined, agentBin: string): CniService {
-  const key = netnsPath ?? "";
-  let svc = perNetns.get(key);
-  if (svc !== undefined && svc.child.exitCode === null && svc.child.signalCode === null && (netnsPath === undefined || existsSync(netnsPath))) return svc;
-  svc = startCniService({ netnsPath, agentBin });
-  perNetns.set(key, svc);
-  return svc;
-}
-
-/** Stops the service of a namespace that is being destroyed (it would keep the namespace alive). */
-export function stopServiceFor(netnsPath: string): void {
-  const svc = perNetns.get(netnsPath);
-  if (svc === undefined) return;
-  perNetns.delete(netnsPath);
-  void svc.stop("SIGKILL");
+export function sharedService(agentBin: string): CniService {
+  if (shared !== undefined && shared.child.exitCode === null && shared.child.signalCode === null) return shared;
+  shared = startCniService({ agentBin });
+  return shared;
 }

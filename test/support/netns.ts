@@ -7,7 +7,6 @@
 import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { stopServiceFor } from "./cni-service.js";
 
 export const KERNEL_SKIP: string | false =
   process.env["KUBENET_TEST_SANDBOX"] !== "1"
@@ -64,7 +63,6 @@ export function createNetns(t: Teardownable | undefined, prefix = "kt"): TestNet
       return out.trim() === "" ? [] : (JSON.parse(out) as unknown);
     },
     destroy() {
-      stopServiceFor(`/run/netns/${name}`); // a CNI service started in it would keep it alive
       if (existsSync(`/run/netns/${name}`)) {
         spawnSync("ip", ["netns", "del", name], { stdio: "ignore" });
       }

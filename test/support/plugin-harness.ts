@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serviceFor } from "./cni-service.js";
+import { sharedService } from "./cni-service.js";
 import type { TestNetns } from "./netns.js";
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -90,7 +90,7 @@ function withService(inv: PluginInvocation): PluginInvocation {
     }
   }
   if (typeof conf !== "object" || conf === null || Array.isArray(conf) || Buffer.isBuffer(conf) || "agentSocket" in conf) return inv;
-  const socket = serviceFor(inv.host?.path, AGENT_BIN).socket;
+  const socket = sharedService(AGENT_BIN).socket;
   return { ...inv, config: { ...(conf as Record<string, unknown>), agentSocket: socket } };
 }
 
