@@ -42,6 +42,9 @@ export function startCniService(o: StartOptions): CniService {
   child.stderr?.on("data", (b: Buffer) => {
     log += b.toString("utf8");
   });
+  // The service must not keep the test process alive once its tests are done (exit kills it, below).
+  child.unref();
+  (child.stderr as (NodeJS.ReadableStream & { unref?: () => void }) | null)?.unref?.();
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const deadline = Date.now() + 60_000;
   while (!existsSync(socket)) {
