@@ -21,7 +21,7 @@ export const INTERNET = "203.0.113.10";
 export const VPC_HOST = "10.0.1.50";
 const MASQ_CONFIG = "nonMasqueradeCIDRs:\n  - 172.20.0.0/16\n  - 10.0.1.0/24\n";
 /** Agents react to Node events, not to the periodic sync; waits are generous for a loaded machine. */
-export const WAIT_MS = 90_000;
+export const WAIT_MS = 180_000;
 
 export interface Worker {
   readonly name: string;

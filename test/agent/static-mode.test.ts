@@ -66,7 +66,7 @@ t.test("a running agent repairs a flushed chain, a deleted jump and a reset sysc
   t.same(natTable(ns).rules, converged, "same rules as before, no duplicates, others' rule intact");
   t.ok(chainMs < 3000 && jumpMs < 3000 && sysctlMs < 3000, `repairs within a few resyncs (${chainMs.toFixed(0)}, ${jumpMs.toFixed(0)}, ${sysctlMs.toFixed(0)} ms)`);
   t.equal(agent.metric("kubenet_agent_sysctl_writes_total", 'name="net.ipv4.ip_forward"'), 2);
-  t.equal(agent.metric("kubenet_agent_iptables_restores_total", 'family="4"'), 3, "initial + chain + jump");
+  t.equal(agent.metric("kubenet_agent_iptables_restores_total", 'family="4"'), 4, "initial (nat and FORWARD chain) + chain + jump");
 });
 
 t.test("N resyncs of an unchanged node make zero iptables and sysctl writes", { skip: KERNEL_SKIP }, async (t) => {
@@ -83,7 +83,7 @@ t.test("N resyncs of an unchanged node make zero iptables and sysctl writes", { 
   t.equal(agent.metric("kubenet_agent_iptables_restores_total"), before.restores, "no iptables-restore");
   t.equal(agent.metric("kubenet_agent_sysctl_writes_total"), before.sysctls, "no sysctl write");
   t.equal(agent.metric("kubenet_agent_conflist_writes_total"), before.conflist, "no conflist write");
-  t.equal(before.restores, 1);
+  t.equal(before.restores, 2, "the masquerade chain and the FORWARD chain");
   t.equal(agent.metric("kubenet_agent_sync_errors_total"), 0);
   t.match(agent.metrics(), /kubenet_agent_pod_cidr_info\{cidr="10.244.1.0\/24",family="4"\} 1/);
   t.match(agent.metrics(), /kubenet_agent_iptables_info\{mode="nft",random_fully="true"\} 1/);
@@ -150,7 +150,7 @@ t.test("cleanup removes the jump, the chain and the conflist; leaves others' rul
   t.equal(runAgentOnce(ns, staticArgs(dir)).code, 0);
   const r = ns.run(process.execPath, [AGENT_BIN, "cleanup", "--cni-conf-dir", join(dir, "net.d")]);
   t.equal(r.status, 0, r.stderr);
-  t.match(JSON.parse(r.stdout), { removed: ["KUBENET-MASQ (IPv4, nft)", `${join(dir, "net.d")}/05-kubenet.conflist`], errors: [] });
+  t.match(JSON.parse(r.stdout), { removed: ["KUBENET-MASQ (IPv4, nft)", "KUBENET-FORWARD (IPv4, nft)", `${join(dir, "net.d")}/05-kubenet.conflist`], errors: [] });
   t.same(natTable(ns), { chains: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"], rules: ["-A POSTROUTING -o eth9 -j MASQUERADE"] });
   t.notOk(existsSync(join(dir, "net.d", "05-kubenet.conflist")));
   t.equal(sysctl(ns, "net.ipv4.ip_forward"), "1");
