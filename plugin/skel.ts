@@ -196,6 +196,19 @@ export function checkIfName(name: string): void {
   if (problem) throw envError(`CNI_IFNAME ${q(name)} ${problem}: use a Linux interface name of 1-15 characters such as "eth0"`);
 }
 
+/** DEL needs nothing from CNI_ARGS: a malformed value or an unknown key is logged, never a reason to keep state. */
+function delCniArgs(text: string | undefined, plugin: PluginName, log: Logger): ReadonlyMap<string, string> {
+  try {
+    const args = parseCniArgs(text);
+    checkCniArgKeys(args, KNOWN_CNI_ARGS[plugin]);
+    return args;
+  } catch (e) {
+    if (!(e instanceof CniError)) throw e;
+    log.warn(`ignoring CNI_ARGS: ${e.message}`);
+    return new Map();
+  }
+}
+
 function splitPath(p: string | undefined): string[] {
   return (p ?? "").split(":").filter((s) => s !== "");
 }
@@ -244,10 +257,12 @@ export async function skelMain(io: SkelIo): Promise<number> {
       checkContainerId(containerId);
       checkIfName(ifName);
     }
-    const conf: NetConf = parseNetConf(stdin, invoked, { lenientIpam: cmd === "DEL" });
+    const conf: NetConf = parseNetConf(stdin, invoked, { del: cmd === "DEL" });
     errorVersion = conf.cniVersion;
     log.setLogFile(conf.logFile);
     log.setPrefix(`${conf.plugin} ${cmd}${who}: `);
+    // DEL releases what it can whatever the rest of its input looks like: a malformed hint is only logged.
+    for (const problem of conf.ignored) log.warn(`ignoring a malformed field: ${problem}`);
 
     const min = MIN_VERSION[cmd];
     if (min !== undefined && !cniVersionAtLeast(conf.cniVersion, min)) {
@@ -256,8 +271,8 @@ export async function skelMain(io: SkelIo): Promise<number> {
         `config version ${q(conf.cniVersion)} does not allow ${cmd}: ${cmd} needs cniVersion ${q(min)} or newer`,
       );
     }
-    const cniArgs = parseCniArgs(io.env["CNI_ARGS"]);
-    checkCniArgKeys(cniArgs, KNOWN_CNI_ARGS[conf.plugin]);
+    const cniArgs = cmd === "DEL" ? delCniArgs(io.env["CNI_ARGS"], conf.plugin, log) : parseCniArgs(io.env["CNI_ARGS"]);
+    if (cmd !== "DEL") checkCniArgKeys(cniArgs, KNOWN_CNI_ARGS[conf.plugin]);
 
     const cniPath = splitPath(io.env["CNI_PATH"]);
     const ctx: PluginContext = {

@@ -1,5 +1,6 @@
 import t from "tap";
 import { throwsCni } from "../../test/support/assert-cni.js";
+import { MALFORMED_HINTS, MALFORMED_PREV_RESULTS } from "../../test/support/malformed-inputs.js";
 import { formatCidr, formatIp } from "../ip.js";
 import { DEFAULT_AGENT_SOCKET, agentSocketProblem, parseNetConf, peekAgentSocket, type HostLocalIpamConf, type NetConf, type PluginName } from "./netconf.js";
 
@@ -192,6 +193,35 @@ t.test("DEL is lenient about ranges (never depends on the current PodCIDR)", asy
   t.same(hostLocal(conf).ranges, []);
   const none = parseNetConf(JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "kubenet", ipam: { dataDir: "/x" } }), "kubenet", { lenientIpam: true });
   t.equal(hostLocal(none).dataDir, "/x");
+});
+
+t.test("DEL: a malformed prevResult or hint is ignored (listed), every other command rejects it", async (t) => {
+  const base = { cniVersion: "1.0.0", name: "n", type: "kubenet", ipMasq: true, ipam: { type: "host-local", dataDir: "/leases", ranges: [[{ subnet: "10.1.0.0/24" }]] } };
+  const inputs: [string, Record<string, unknown>][] = [
+    ...MALFORMED_PREV_RESULTS.map(([name, prev]): [string, Record<string, unknown>] => [`prevResult ${name}`, { prevResult: prev }]),
+    ...MALFORMED_HINTS,
+    ["ipam not an object", { ipam: "host-local" }],
+    ["ipam.type a number", { ipam: { type: 1, dataDir: "/leases" } }],
+    ["ipam.dataDir a number", { ipam: { type: "host-local", dataDir: 1 } }],
+    ["ipam.routes a string", { ipam: { ...base.ipam, routes: "x" } }],
+    ["ipam.reclaimAfterReboot a string", { ipam: { ...base.ipam, reclaimAfterReboot: "yes" } }],
+  ];
+  for (const [name, over] of inputs) {
+    const text = JSON.stringify({ ...base, ...over });
+    const conf = parseNetConf(text, "kubenet", { del: true });
+    t.ok(conf.ignored.length > 0, `${name}: listed as ignored (${conf.ignored.join("; ")})`);
+    t.equal(conf.prevResult, undefined, `${name}: no prevResult used`);
+    t.equal(conf.bridge?.ipMasq, true, `${name}: ipMasq still known (the chain is removed)`);
+    t.equal(conf.ipam?.kind, "host-local", `${name}: leases still released`);
+    const dataDir = (conf.ipam as HostLocalIpamConf).dataDir;
+    t.ok(dataDir === "/leases" || dataDir === "/var/lib/cni/networks", `${name}: lease directory ${dataDir}`);
+    t.throws(() => parseNetConf(text, "kubenet"), `${name}: ADD/CHECK reject it`);
+  }
+  t.same(parseNetConf(JSON.stringify(base), "kubenet", { del: true }).ignored, [], "a valid DEL config ignores nothing");
+  // What finds the pod's state must still parse.
+  throwsCni(t, () => parseNetConf(JSON.stringify({ ...base, name: "a/b" }), "kubenet", { del: true }), 7, /network name "a\/b"/, "bad name");
+  throwsCni(t, () => parseNetConf(JSON.stringify({ ...base, cniVersion: "7.0.0" }), "kubenet", { del: true }), 1, /"7.0.0"/, "bad version");
+  throwsCni(t, () => parseNetConf("[]", "kubenet", { del: true }), 6, /must be a JSON object/, "not an object");
 });
 
 t.test("requested IPs, MAC, attachments, prevResult", async (t) => {

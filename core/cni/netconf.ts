@@ -124,6 +124,11 @@ export interface NetConf {
   readonly lockTimeoutMs: number;
   /** Traffic shaping (types kubenet and bandwidth): static keys, else runtimeConfig.bandwidth. */
   readonly bandwidth?: BandwidthEntry | undefined;
+  /**
+   * DEL only: fields that did not parse and were ignored (defaults used instead), one message each, for the
+   * log. A DEL releases what it can whatever the rest of its input looks like. Always empty for other commands.
+   */
+  readonly ignored: readonly string[];
 }
 
 export interface ParseNetConfOptions {
@@ -132,6 +137,27 @@ export interface ParseNetConfOptions {
    * the current PodCIDR), so host-local range errors are ignored and `ranges` may be empty.
    */
   readonly lenientIpam?: boolean;
+  /**
+   * DEL: only what finds the pod's state must parse (JSON object, cniVersion, name, type, ipam.type); any
+   * other field that is malformed (prevResult, dns, runtimeConfig, args, routes, bridge keys...) is a hint
+   * to ignore: its default is used and the problem is listed in `NetConf.ignored`. Implies lenientIpam.
+   */
+  readonly del?: boolean;
+}
+
+/**
+ * Parses one optional part of the config. Strict by default; for DEL (`ignored` given) a CniError becomes
+ * an entry in `ignored` and `fallback` is used, so a malformed hint never keeps a lease, veth or rule.
+ */
+function soft<T>(ignored: string[] | undefined, parse: () => T, fallback: () => T): T {
+  if (ignored === undefined) return parse();
+  try {
+    return parse();
+  } catch (e) {
+    if (!(e instanceof CniError)) throw e;
+    ignored.push(e.message);
+    return fallback();
+  }
 }
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
@@ -292,9 +318,9 @@ export function parseRangeSet(v: unknown, path: string): RangeSet {
   return ranges as unknown as RangeSet;
 }
 
-function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean): HostLocalIpamConf {
+function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean, ignored?: string[]): HostLocalIpamConf {
   const sets: { raw: unknown; path: string }[] = [];
-  const ipRanges = optArray(runtimeConfig, "ipRanges", "runtimeConfig.");
+  const ipRanges = soft(ignored, () => optArray(runtimeConfig, "ipRanges", "runtimeConfig."), () => undefined);
   ipRanges?.forEach((raw, i) => sets.push({ raw, path: `runtimeConfig.ipRanges[${i}]` }));
   // The legacy single range at the top of ipam is prepended as the first range set (after ipRanges).
   if (ipam["subnet"] !== undefined && ipam["subnet"] !== null && ipam["subnet"] !== "") {
@@ -302,7 +328,7 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
     for (const k of ["subnet", "rangeStart", "rangeEnd", "gateway"]) if (ipam[k] !== undefined) legacy[k] = ipam[k];
     sets.push({ raw: [legacy], path: "ipam" });
   }
-  optArray(ipam, "ranges", "ipam.")?.forEach((raw, i) => sets.push({ raw, path: `ipam.ranges[${i}]` }));
+  soft(ignored, () => optArray(ipam, "ranges", "ipam."), () => undefined)?.forEach((raw, i) => sets.push({ raw, path: `ipam.ranges[${i}]` }));
 
   let ranges: RangeSet[] = [];
   try {
@@ -328,18 +354,18 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
     ranges = [];
   }
 
-  const routes = (optArray(ipam, "routes", "ipam.") ?? []).map((r, i) => {
+  const routes = soft(ignored, () => (optArray(ipam, "routes", "ipam.") ?? []).map((r, i) => {
     try {
       return decodeRoute(r, `ipam.routes[${i}]`);
     } catch (e) {
       if (e instanceof CniError) throw invalid(e.message);
       throw e;
     }
-  });
-  const dataDir = optString(ipam, "dataDir", "ipam.") || DEFAULT_DATA_DIR;
-  const resolvConf = optString(ipam, "resolvConf", "ipam.");
+  }), () => []);
+  const dataDir = soft(ignored, () => optString(ipam, "dataDir", "ipam.") || DEFAULT_DATA_DIR, () => DEFAULT_DATA_DIR);
+  const resolvConf = soft(ignored, () => optString(ipam, "resolvConf", "ipam."), () => undefined);
   // Off for the drop-ins: the reference host-local may share their directory and knows nothing of boots.
-  const reclaimAfterReboot = optBool(ipam, "reclaimAfterReboot", "ipam.") ?? plugin === "kubenet";
+  const reclaimAfterReboot = soft(ignored, () => optBool(ipam, "reclaimAfterReboot", "ipam."), () => undefined) ?? plugin === "kubenet";
   return {
     kind: "host-local",
     type: "host-local",
@@ -351,9 +377,10 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
   };
 }
 
-function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean): IpamConf | undefined {
+function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean, ignored?: string[]): IpamConf | undefined {
   if (plugin === "loopback" || plugin === "bandwidth") return undefined;
-  const ipam = optObject(raw, "ipam", "");
+  // DEL: an ipam section that is not an object cannot name another dataDir: the defaults are where to look.
+  const ipam = soft(ignored, () => optObject(raw, "ipam", ""), () => (plugin === "bridge" ? undefined : {}));
   if (ipam === undefined) {
     if (plugin === "host-local") throw invalid(`missing "ipam" section: host-local needs {"ipam":{"type":"host-local","ranges":[...]}}`);
     if (plugin === "kubenet" && !lenient) {
@@ -361,10 +388,10 @@ function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeCo
     }
     return undefined;
   }
-  const type = optString(ipam, "type", "ipam.");
+  const type = soft(ignored, () => optString(ipam, "type", "ipam."), () => undefined);
   // Invoked as host-local (e.g. exec'd by a delegating plugin), the ipam section is ours whatever its type.
   if (plugin === "host-local" || type === "host-local" || (plugin === "kubenet" && (type === undefined || type === ""))) {
-    return parseHostLocal(ipam, plugin, version, runtimeConfig, lenient);
+    return parseHostLocal(ipam, plugin, version, runtimeConfig, lenient, ignored);
   }
   if (type === undefined || type === "") return undefined; // bridge: `ipam: {}` means L2 only
   if (!BINARY_RE.test(type) || type.includes("..")) {
@@ -561,40 +588,40 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
   const effective = pluginFor(raw, plugin);
   const typeRaw = raw["type"];
   const type = typeof typeRaw === "string" ? typeRaw : "";
+  const ignored: string[] | undefined = options.del === true ? [] : undefined;
 
-  const runtimeConfig = optObject(raw, "runtimeConfig", "") ?? {};
-  const args = optObject(raw, "args", "") ?? {};
-  const argsCni = optObject(args, "cni", "args.") ?? {};
+  const runtimeConfig = soft(ignored, () => optObject(raw, "runtimeConfig", "") ?? {}, () => ({}));
+  const args = soft(ignored, () => optObject(raw, "args", "") ?? {}, () => ({}));
+  const { requestedIps, mac } = soft(ignored, () => parseRuntimeRequests(runtimeConfig, args), () => ({ requestedIps: [], mac: undefined }));
 
-  const requestedIps: IpAddr[] = [];
-  (optArray(argsCni, "ips", "args.cni.") ?? []).forEach((v, i) => requestedIps.push(requestedIpAt(v, `args.cni.ips[${i}]`)));
-  (optArray(runtimeConfig, "ips", "runtimeConfig.") ?? []).forEach((v, i) => requestedIps.push(requestedIpAt(v, `runtimeConfig.ips[${i}]`)));
-  const mac = parseMac(runtimeConfig["mac"], "runtimeConfig.mac") ?? parseMac(argsCni["mac"], "args.cni.mac");
-
-  const ipam = parseIpam(raw, effective, cniVersion, runtimeConfig, options.lenientIpam === true);
-  const bridge = effective === "kubenet" || effective === "bridge" ? parseBridge(raw, effective, ipam !== undefined) : undefined;
-  const dns = decodeDnsAsConfig(raw["dns"]);
+  const ipam = parseIpam(raw, effective, cniVersion, runtimeConfig, options.lenientIpam === true || ignored !== undefined, ignored);
+  const bridge =
+    effective === "kubenet" || effective === "bridge"
+      ? soft(
+          ignored,
+          () => parseBridge(raw, effective, ipam !== undefined),
+          // DEL only needs ipMasq (to remove the chain); everything else falls back to the defaults.
+          () => parseBridge(typeof raw["ipMasq"] === "boolean" ? { ipMasq: raw["ipMasq"] } : {}, effective, false),
+        )
+      : undefined;
+  const dns = soft(ignored, () => decodeDnsAsConfig(raw["dns"]), () => ({}));
 
   const prevRaw = raw["prevResult"];
-  const prevResult = prevRaw === undefined || prevRaw === null ? undefined : decodeVersionedResult(prevRaw, cniVersion, "prevResult");
-
-  let validAttachments: Attachment[] | undefined;
-  for (const key of ["cni.dev/valid-attachments", "cni.dev/attachments"]) {
-    const v = raw[key];
-    if (v === undefined || v === null) continue;
-    validAttachments = [...(validAttachments ?? []), ...parseAttachments(v, key)];
-  }
+  const prevResult = soft(
+    ignored,
+    () => (prevRaw === undefined || prevRaw === null ? undefined : decodeVersionedResult(prevRaw, cniVersion, "prevResult")),
+    () => undefined,
+  );
+  const validAttachments = soft(ignored, () => parseAllAttachments(raw), () => undefined);
 
   const agentSocket = raw["agentSocket"];
-  if (agentSocket !== undefined && agentSocket !== null) {
+  soft(ignored, () => {
+    if (agentSocket === undefined || agentSocket === null) return;
     const problem = agentSocketProblem(agentSocket);
     if (problem !== undefined) throw typeof agentSocket === "string" ? invalid(problem) : decodeError(problem);
-  }
-  const logFile = optString(raw, "logFile", "") || undefined;
-  const lockTimeoutMs = optInt(raw, "lockTimeoutMs", "") ?? DEFAULT_LOCK_TIMEOUT_MS;
-  if (lockTimeoutMs < 1 || lockTimeoutMs > MAX_LOCK_TIMEOUT_MS) {
-    throw invalid(`lockTimeoutMs ${lockTimeoutMs} is out of range: use 1..${MAX_LOCK_TIMEOUT_MS}`);
-  }
+  }, () => undefined);
+  const logFile = soft(ignored, () => optString(raw, "logFile", "") || undefined, () => undefined);
+  const lockTimeoutMs = soft(ignored, () => parseLockTimeout(raw), () => DEFAULT_LOCK_TIMEOUT_MS);
 
   return {
     cniVersion,
@@ -613,8 +640,36 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
     validAttachments,
     logFile,
     lockTimeoutMs,
-    bandwidth: effective === "kubenet" || effective === "bandwidth" ? parseBandwidth(raw, runtimeConfig) : undefined,
+    bandwidth:
+      effective === "kubenet" || effective === "bandwidth" ? soft(ignored, () => parseBandwidth(raw, runtimeConfig), () => undefined) : undefined,
+    ignored: ignored ?? [],
   };
+}
+
+/** args.cni.ips then runtimeConfig.ips, and the container MAC (runtimeConfig.mac, else args.cni.mac). */
+function parseRuntimeRequests(runtimeConfig: Json, args: Json): { requestedIps: IpAddr[]; mac: string | undefined } {
+  const argsCni = optObject(args, "cni", "args.") ?? {};
+  const requestedIps: IpAddr[] = [];
+  (optArray(argsCni, "ips", "args.cni.") ?? []).forEach((v, i) => requestedIps.push(requestedIpAt(v, `args.cni.ips[${i}]`)));
+  (optArray(runtimeConfig, "ips", "runtimeConfig.") ?? []).forEach((v, i) => requestedIps.push(requestedIpAt(v, `runtimeConfig.ips[${i}]`)));
+  const mac = parseMac(runtimeConfig["mac"], "runtimeConfig.mac") ?? parseMac(argsCni["mac"], "args.cni.mac");
+  return { requestedIps, mac };
+}
+
+function parseAllAttachments(raw: Json): Attachment[] | undefined {
+  let out: Attachment[] | undefined;
+  for (const key of ["cni.dev/valid-attachments", "cni.dev/attachments"]) {
+    const v = raw[key];
+    if (v === undefined || v === null) continue;
+    out = [...(out ?? []), ...parseAttachments(v, key)];
+  }
+  return out;
+}
+
+function parseLockTimeout(raw: Json): number {
+  const ms = optInt(raw, "lockTimeoutMs", "") ?? DEFAULT_LOCK_TIMEOUT_MS;
+  if (ms < 1 || ms > MAX_LOCK_TIMEOUT_MS) throw invalid(`lockTimeoutMs ${ms} is out of range: use 1..${MAX_LOCK_TIMEOUT_MS}`);
+  return ms;
 }
 
 function decodeDnsAsConfig(v: unknown): Dns {
