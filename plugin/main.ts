@@ -147,9 +147,15 @@ if (served !== undefined) {
   process.exit(served);
 }
 
+// `kubenet status` / `kubenet gc`: operator subcommands, only when no runtime is calling (no CNI_COMMAND).
+const sub = process.argv[2];
+const admin = process.env["CNI_COMMAND"] === undefined && (sub === "status" || sub === "gc")
+  ? import("./admin/main.js").then((m) => m.adminMain(sub, process.argv.slice(3), io))
+  : undefined;
+
 // Exit as soon as the answer is out: stdout, stderr and the log file are written synchronously, so nothing is
 // pending. Letting the runtime wind down instead (process.exitCode) costs every call ~10 ms of teardown.
-skelMain(io).then(
+(admin ?? skelMain(io)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     // skelMain never throws; this is the last line of defence.

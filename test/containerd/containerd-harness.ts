@@ -30,6 +30,8 @@ export interface ContainerdOptions {
   /** Conflist to install instead of the one our agent writes (the Go reference chain). */
   readonly conflist?: object;
   readonly podCidr?: string;
+  /** Edits the conflist our agent wrote before containerd reads it (e.g. to chain a test plugin). */
+  readonly editConflist?: (doc: { plugins: object[] }) => void;
 }
 
 export interface Containerd {
@@ -189,9 +191,10 @@ export async function startContainerd(t: Teardownable, options: ContainerdOption
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // The conflist is in place before containerd starts: its CNI config watcher never sees a half state.
+  installConflist(ctrd, options);
   await ctrd.start();
   exec("ctr", ["--address", socket, "-n", "k8s.io", "images", "import", "--snapshotter", "native", image]);
-  await installConflist(ctrd, options);
   return ctrd;
 }
 
@@ -212,7 +215,7 @@ async function waitForCri(cri: CriClient, daemon: ChildProcess, dir: string): Pr
   }
 }
 
-async function installConflist(ctrd: Containerd, options: ContainerdOptions): Promise<void> {
+function installConflist(ctrd: Containerd, options: ContainerdOptions): void {
   if (options.conflist !== undefined) {
     writeFileSync(join(ctrd.confDir, "10-test.conflist"), JSON.stringify(options.conflist, null, 2));
     return;
@@ -221,6 +224,13 @@ async function installConflist(ctrd: Containerd, options: ContainerdOptions): Pr
   const cidr = options.podCidr ?? "10.244.1.0/24";
   ctrd.exec(process.execPath, [join(DIST, "kubenet-agent"), "run", "--once", "--static-pod-cidr", cidr,
     "--cluster-cidr", "10.244.0.0/16", "--cni-conf-dir", ctrd.confDir, "--masq-config", "", "--listen", "off"]);
+  if (options.editConflist !== undefined) {
+    const [name] = readdirSync(ctrd.confDir);
+    const file = join(ctrd.confDir, name as string);
+    const doc = JSON.parse(readFileSync(file, "utf8")) as { plugins: object[] };
+    options.editConflist(doc);
+    writeFileSync(file, JSON.stringify(doc, null, 2));
+  }
 }
 
 async function removeAllPods(ctrd: Containerd): Promise<void> {
