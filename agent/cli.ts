@@ -61,6 +61,10 @@ Flags:
   --cni-socket PATH|off            the CNI service's unix socket (default ${DEFAULTS.cniSocket}); the thin
                                    kubenet executable sends requests there, and runs them itself without it
   --cni-workers N                  most CNI requests run at once, one thread each (default ${DEFAULTS.cniWorkers})
+  --cri-endpoint URL|off           the runtime's CRI socket, for the leaked-lease sweep
+                                   (default ${DEFAULTS.criEndpoint}; off = no sweep)
+  --gc-interval DURATION|0         run \`kubenet gc\` this often (default 10m; 0 = only when a pod range is full)
+  --gc-plugin PATH                 the plugin executable the sweep runs (default: kubenet beside the agent)
 `;
 
 const VALUE_FLAGS = new Set([
@@ -69,6 +73,7 @@ const VALUE_FLAGS = new Set([
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level",
   "routes", "peers-file", "forward-accept", "bandwidth",
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level", "cni-socket", "cni-workers",
+  "cri-endpoint", "gc-interval", "gc-plugin",
 ]);
 const BOOL_FLAGS = new Set(["once", "help"]);
 
@@ -223,7 +228,26 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
     bandwidth: oneOf("bandwidth", ["on", "off"] as const, "on"),
     cniSocket: parseCniSocket(str("cni-socket")),
     cniWorkers: int("cni-workers", 1, 256) ?? DEFAULTS.cniWorkers,
+    ...gcConfig(flags),
   };
+}
+
+/** --cri-endpoint, --gc-interval, --gc-plugin: the leaked-lease sweep. */
+function gcConfig(flags: Map<string, string>): Pick<AgentConfig, "criEndpoint" | "gcIntervalMs" | "gcPlugin"> {
+  const endpoint = flags.get("cri-endpoint") ?? DEFAULTS.criEndpoint;
+  const interval = flags.get("gc-interval");
+  let gcIntervalMs: number = DEFAULTS.gcIntervalMs;
+  if (interval !== undefined) {
+    try {
+      gcIntervalMs = parseDuration(interval);
+    } catch (cause) {
+      throw new UsageError(`Invalid --gc-interval ${JSON.stringify(interval)}: expected a duration such as "10m", or 0`, { cause });
+    }
+    if (gcIntervalMs !== 0 && gcIntervalMs < 1000) throw new UsageError(`Invalid --gc-interval ${JSON.stringify(interval)}: must be 0 or at least 1s`);
+  }
+  const plugin = flags.get("gc-plugin");
+  if (plugin === "") throw new UsageError("Invalid --gc-plugin: empty path");
+  return { criEndpoint: endpoint === "" || endpoint === "off" ? undefined : endpoint, gcIntervalMs, gcPlugin: plugin };
 }
 
 function sourceFrom(flags: Map<string, string>, env: CliEnv): SourceConfig {

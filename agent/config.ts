@@ -57,6 +57,12 @@ export interface AgentConfig {
   readonly cniSocket: string | undefined;
   /** Most worker threads the CNI service runs requests in at once. */
   readonly cniWorkers: number;
+  /** The runtime's CRI endpoint for the leaked-lease sweep; undefined = no sweep. */
+  readonly criEndpoint?: string | undefined;
+  /** Period of the leaked-lease sweep (`kubenet gc`); 0 = only when a pod range is exhausted. */
+  readonly gcIntervalMs?: number;
+  /** The plugin executable the sweep runs (`kubenet gc`); undefined = `kubenet` beside the agent. */
+  readonly gcPlugin?: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -75,6 +81,8 @@ export const DEFAULTS = {
   forwardAccept: "on",
   cniSocket: "/run/kubenet/cni.sock",
   cniWorkers: 16,
+  criEndpoint: "unix:///run/containerd/containerd.sock",
+  gcIntervalMs: 600_000,
 } as const;
 
 /** The age after which /healthz reports the agent as stale. */

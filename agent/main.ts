@@ -15,6 +15,7 @@ import { startHttpServer, type RunningHttpServer } from "./http-server.js";
 import { createLogger, describeError, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { createPeerSource, createSource } from "./sources/create.js";
+import { startGcSweep } from "./start-gc.js";
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -87,6 +88,7 @@ async function main(argv: readonly string[]): Promise<number> {
   });
   // Not awaited before the first sync: the service's start must not delay the node's conflist.
   const cni = config.cniSocket === undefined ? undefined : startCni(config.cniSocket, config.cniWorkers, log, agent.metrics);
+  startGcSweep({ config, agent, host, log, signal: controller.signal, self: { execPath: process.execPath, script: process.argv[1] } });
   await agent.run(controller.signal);
   await (await cni)?.close();
   await server?.close();

@@ -3,26 +3,11 @@
 // meanwhile are never touched, unlike a CNI GC with a valid-attachment list). Just before each release the
 // runtime is asked again about that one sandbox: a sandbox it knows by then (created meanwhile) is skipped.
 
+import type { GcOutcome, GcReport } from "../../core/cri/gc-report.js";
 import { openCri } from "../../native/index.js";
 import { cmdDel } from "../commands/del.js";
 import type { Logger, PluginContext } from "../types.js";
 import type { AttachmentRow, Inventory } from "./inventory.js";
-
-export interface GcOutcome {
-  readonly containerId: string;
-  readonly ifName: string;
-  readonly ips: readonly string[];
-  readonly veth: string | undefined;
-  readonly action: "released" | "would-release" | "skipped" | "failed";
-  readonly detail: string;
-}
-
-export interface GcReport {
-  readonly dryRun: boolean;
-  readonly runtimeAnswered: boolean;
-  readonly released: number;
-  readonly outcomes: GcOutcome[];
-}
 
 export interface GcOptions {
   readonly dryRun: boolean;

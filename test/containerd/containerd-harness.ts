@@ -66,6 +66,64 @@ function pidsInNetns(holderPid: number): number[] {
   return readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => nsInode(p, "net") === target);
 }
 
+function parentOf(pid: number): number | undefined {
+  try {
+    // /proc/PID/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ")".
+    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop()?.split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes in the pods' cgroups (pause processes outlive a SIGKILLed shim). */
+function cgroupPids(parent: string): number[] {
+  const pids = new Set<number>();
+  for (const d of cgroupRoots().flatMap((root) => listDirs(join(root, parent)))) {
+    try {
+      for (const p of readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean)) pids.add(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return [...pids];
+}
+
+/**
+ * The holder: mounts the tmpfs dirs, says "ready", then watches the test process. Should the test process die
+ * without its teardown (killed by a runner timeout), the holder kills every process in the dedicated cgroups
+ * (containerd and its shims are moved there at start; runc puts the pods there), removes the cgroups and the
+ * temp dir: nothing of this world outlives the test, whatever happens to it. It kills by cgroup membership
+ * only, never by scanning for processes, so nothing else on the machine can be hit.
+ */
+function holderScript(dir: string, cgroupParent: string): string {
+  const parents = cgroupRoots().map((root) => join(root, cgroupParent)).join(" ");
+  return `set -e
+mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/lib && mount -t tmpfs tmpfs ${dir}/tmpfs
+mkdir -p /run/netns /run/containerd && ip link set lo up
+echo ready
+set +e
+while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
+for round in 1 2 3 4 5 6 7 8 9 10; do
+  pids=$(for p in ${parents}; do [ -d $p ] && find $p -name cgroup.procs -exec cat {} +; done 2>/dev/null)
+  [ -z "$pids" ] && break
+  kill -9 $pids 2>/dev/null
+  sleep 1
+done
+for p in ${parents}; do [ -d $p ] && find $p -depth -type d -exec rmdir {} + 2>/dev/null; done
+umount -l ${dir}/tmpfs; rm -rf ${dir}
+`;
+}
+
+/** Moves containerd into <parent>/containerd of the pids hierarchy (else cgroup v2): its shims follow it there. */
+function trackInCgroup(pid: number, cgroupParent: string): void {
+  const roots = cgroupRoots();
+  const root = roots.find((r) => r.endsWith("/pids")) ?? roots.find((r) => !/\/(cpu|cpuacct|cpuset|memory|devices|freezer|blkio|systemd|net_\w+|perf_event|hugetlb|rdma|misc)$/.test(r));
+  if (root === undefined) return;
+  const dir = join(root, cgroupParent, "containerd");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "cgroup.procs"), String(pid));
+}
+
 function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -126,10 +184,9 @@ export async function startContainerd(t: Teardownable, options: ContainerdOption
   writeFileSync(join(dir, "config.toml"), configToml(dir, options.binDir ?? DIST, confDir, socket));
   const image = writePauseImage(dir, buildPause(dir));
 
-  const holder = spawn("unshare", ["--net", "--mount", "--propagation", "private", "--", "sh", "-c",
-    `mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/lib && mount -t tmpfs tmpfs ${dir}/tmpfs && ` +
-    `mkdir -p /run/netns /run/containerd && ip link set lo up && echo ready && exec sleep infinity`],
-  { stdio: ["ignore", "pipe", "inherit"] });
+  const holder = spawn("unshare", ["--net", "--mount", "--propagation", "private", "--", "sh", "-c", holderScript(dir, cgroupParent)], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   await new Promise<void>((resolve, reject) => {
     holder.stdout?.once("data", () => resolve());
     holder.once("exit", (code) => reject(new Error(`namespace holder exited (${code}) before it was ready`)));
@@ -158,7 +215,10 @@ export async function startContainerd(t: Teardownable, options: ContainerdOption
         env: { PATH: CLEAN_PATH },
       });
       closeSync(log);
-      ctrd.cri = await openCri(`unix://${socket}`, { timeoutMs: 60_000 });
+      trackInCgroup(daemon.pid as number, cgroupParent);
+      // kubelet's --runtime-request-timeout is 2m; a loaded machine needs more. containerd cancels the CNI exec
+      // when the request's deadline passes, so a short one would kill our DEL halfway.
+      ctrd.cri = await openCri(`unix://${socket}`, { timeoutMs: 600_000 });
       await waitForCri(ctrd.cri, daemon, dir);
     },
     async stop() {
@@ -171,14 +231,15 @@ export async function startContainerd(t: Teardownable, options: ContainerdOption
       }
       daemon = undefined;
     },
-    strayPids: () => pidsInNetns(holderPid).filter((p) => p !== holderPid && p !== daemon?.pid),
-    leftoverCgroups: () => cgroupRoots().flatMap((root) => listDirs(join(root, cgroupParent)).slice(1)),
+    strayPids: () => pidsInNetns(holderPid).filter((p) => p !== holderPid && p !== daemon?.pid && parentOf(p) !== holderPid),
+    leftoverCgroups: () =>
+      cgroupRoots().flatMap((root) => listDirs(join(root, cgroupParent)).slice(1).filter((d) => !d.endsWith(`${cgroupParent}/containerd`))),
   };
 
   t.teardown(async () => {
     await removeAllPods(ctrd);
     await ctrd.stop();
-    for (const pid of ctrd.strayPids()) {
+    for (const pid of [...ctrd.strayPids(), ...cgroupPids(cgroupParent)]) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {
