@@ -44,6 +44,9 @@ t.test("deploy: the agent's args parse (with the downward-API and env values sub
   t.match(manifest, /- name: run-kubenet\n\s+mountPath: \/run\/kubenet\n/, "the socket directory is the host's");
   t.match(manifest, /mountPath: \/var\/run\/netns\n\s+mountPropagation: HostToContainer/, "pod namespaces made later are visible");
   t.match(manifest, /- name: cni-lib\n\s+mountPath: \/var\/lib\/cni/, "the lease directories are the host's");
+  t.equal(cmd.config.criEndpoint, "unix:///run/containerd/containerd.sock", "the sweep asks containerd");
+  t.equal(cmd.config.gcIntervalMs, 600_000);
+  t.match(manifest, /- name: cri-socket-dir\n\s+mountPath: \/run\/containerd\n\s+readOnly: true/, "the CRI socket's directory is mounted read-only");
 });
 
 t.test("deploy: install-cni installs the executable and the alias names atomically and idempotently", async (t) => {
