@@ -16,6 +16,7 @@ t.test("parseCli: static mode with every flag", async (t) => {
       "--masq-config", "/tmp/m", "--masq-chain", "MY-MASQ", "--iptables-mode", "legacy", "--random-fully", "off", "--iptables-wait", "7",
       "--resync-interval", "1s", "--listen", "[::1]:0", "--healthz-max-age", "10s", "--log-level", "debug", "--once",
       "--cni-socket", "/tmp/s/cni.sock", "--cni-workers", "4",
+      "--cri-endpoint", "unix:///x.sock", "--gc-interval", "0", "--gc-plugin", "/p/kubenet",
     ],
     env,
   );
@@ -32,6 +33,7 @@ t.test("parseCli: static mode with every flag", async (t) => {
       lockWaitSeconds: 7, resyncIntervalMs: 1000, listen: { host: "::1", port: 0 }, healthzMaxAgeMs: 10_000, logLevel: "debug",
       forwardAccept: "on", routes: "off", nodeName: "node-a", bandwidth: "on",
       cniSocket: "/tmp/s/cni.sock", cniWorkers: 4,
+      criEndpoint: "unix:///x.sock", gcIntervalMs: 0, gcPlugin: "/p/kubenet",
     },
   );
 });
@@ -164,4 +166,19 @@ t.test("parseCli: --routes host-gw, --peers-file, --forward-accept", async (t) =
   t.throws(() => parseCli(["run", "--kubeconfig", "/k", "--peers-file", "/p"], env), /--peers-file only applies with --routes host-gw/);
   t.throws(() => parseCli(["run", "--routes", "bgp"], env), /Invalid --routes "bgp": expected off or host-gw/);
   t.throws(() => parseCli(["run", "--forward-accept", "yes"], env), /Invalid --forward-accept "yes"/);
+});
+
+t.test("parseCli: the leaked-lease sweep flags", async (t) => {
+  const config = (args: string[]) => {
+    const c = parseCli(["run", "--static-pod-cidr", "10.0.0.0/24", ...args], env);
+    if (c.kind !== "run") throw new Error("expected run");
+    return c.config;
+  };
+  t.match(config([]), { criEndpoint: "unix:///run/containerd/containerd.sock", gcIntervalMs: 600_000, gcPlugin: undefined });
+  t.equal(config(["--cri-endpoint", "off"]).criEndpoint, undefined, "off: no sweep");
+  t.equal(config(["--cri-endpoint="]).criEndpoint, undefined, "empty: no sweep");
+  t.equal(config(["--gc-interval", "1h"]).gcIntervalMs, 3_600_000);
+  t.throws(() => config(["--gc-interval", "10"]), /Invalid --gc-interval "10"/);
+  t.throws(() => config(["--gc-interval", "500ms"]), /must be 0 or at least 1s/);
+  t.throws(() => config(["--gc-plugin="]), /Invalid --gc-plugin: empty path/);
 });

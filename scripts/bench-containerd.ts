@@ -1,0 +1,108 @@
+// Pod sandbox latency through Debian's containerd (CRI): RunPodSandbox, and Stop + Remove, for N pods with our
+// plugin and with the Go reference chain (Debian's /usr/lib/cni bridge + host-local + loopback, the same
+// network: bridge cbr0, gateway, hairpin, host-local over the same /24), in the same run, interleaved: one
+// containerd per chain, each in its own throwaway world (test/containerd/containerd-harness.ts), pods created
+// and removed alternately (ours, ref, ref, ours, ...) so that machine load hits both alike.
+//   bash scripts/bench-containerd.sh [--pods 20]
+// With dist/sea/kubenet built, the single executable runs as a third chain. Prints p50/p95 and ratios.
+
+import { mkdtempSync, rmSync, symlinkSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startContainerd, type Containerd } from "../test/containerd/containerd-harness.js";
+import { podConfig } from "../test/containerd/pods.js";
+import { DIST, REF_PLUGIN_DIR } from "../test/support/plugin-harness.js";
+
+const pods = Number(process.argv[process.argv.indexOf("--pods") + 1] ?? "") || 20;
+const teardowns: (() => void | Promise<void>)[] = [];
+const t = { teardown: (fn: () => void | Promise<void>) => void teardowns.push(fn) };
+
+const REF_CONFLIST = {
+  cniVersion: "1.0.0",
+  name: "kubenet",
+  plugins: [{
+    type: "bridge", bridge: "cbr0", mtu: 1500, isGateway: true, isDefaultGateway: true, forceAddress: true, hairpinMode: true,
+    ipam: { type: "host-local", ranges: [[{ subnet: "10.244.1.0/24", gateway: "10.244.1.1" }]], routes: [{ dst: "0.0.0.0/0" }] },
+  }],
+};
+
+/** A bin_dir whose kubenet and loopback are the single executable. */
+function seaBinDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "kt-bench-sea-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const n of ["kubenet", "loopback", "bridge", "host-local"]) symlinkSync(join(DIST, "sea", "kubenet"), join(dir, n));
+  return dir;
+}
+
+interface Chain {
+  readonly name: string;
+  readonly ctrd: Containerd;
+  readonly run: number[];
+  readonly stop: number[];
+  readonly ids: string[];
+}
+
+const pct = (xs: readonly number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
+};
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const chains: Chain[] = [];
+  const add = async (name: string, options: Parameters<typeof startContainerd>[1]): Promise<void> => {
+    chains.push({ name, ctrd: await startContainerd(t, options), run: [], stop: [], ids: [] });
+  };
+  await add("kubenet-ts (node bundle)", {});
+  await add("Go reference (bridge+host-local+loopback)", { binDir: REF_PLUGIN_DIR, conflist: REF_CONFLIST });
+  if (existsSync(join(DIST, "sea", "kubenet"))) await add("kubenet-ts (single executable)", { binDir: seaBinDir() });
+  // Warm-up (first exec of each binary, image snapshot): one pod per chain, not counted.
+  for (const c of chains) {
+    const id = await c.ctrd.cri.runPodSandbox(podConfig(c.ctrd, "warmup"));
+    await c.ctrd.cri.stopPodSandbox(id);
+    await c.ctrd.cri.removePodSandbox(id);
+  }
+  for (let i = 0; i < pods; i++) {
+    const order = i % 2 === 0 ? chains : [...chains].reverse();
+    for (const c of order) {
+      let id = "";
+      c.run.push(await timed(async () => (id = await c.ctrd.cri.runPodSandbox(podConfig(c.ctrd, `pod-${i}`)))));
+      c.ids.push(id);
+    }
+  }
+  for (let i = 0; i < pods; i++) {
+    const order = i % 2 === 0 ? chains : [...chains].reverse();
+    for (const c of order) {
+      const id = c.ids[i] as string;
+      c.stop.push(await timed(async () => {
+        await c.ctrd.cri.stopPodSandbox(id);
+        await c.ctrd.cri.removePodSandbox(id);
+      }));
+    }
+  }
+  const ref = chains[1] as Chain;
+  console.log(`\n${pods} pods per chain through containerd ${(await ref.ctrd.cri.version()).runtimeVersion}, interleaved; ms`);
+  console.log("chain                                        RunPodSandbox p50   p95    Stop+Remove p50   p95");
+  for (const c of chains) {
+    const cells = [pct(c.run, 50), pct(c.run, 95), pct(c.stop, 50), pct(c.stop, 95)].map((v) => v.toFixed(0).padStart(6));
+    console.log(`${c.name.padEnd(44)} ${cells[0]} ${cells[1]}          ${cells[2]} ${cells[3]}`);
+  }
+  for (const c of chains.filter((x) => x !== ref)) {
+    const r = (a: number[], b: number[], p: number): string => (pct(a, p) / pct(b, p)).toFixed(2);
+    console.log(`${c.name} / Go reference: Run p50 ${r(c.run, ref.run, 50)}x p95 ${r(c.run, ref.run, 95)}x; Stop+Remove p50 ${r(c.stop, ref.stop, 50)}x p95 ${r(c.stop, ref.stop, 95)}x`);
+  }
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const fn of teardowns.reverse()) await fn();
+  });
