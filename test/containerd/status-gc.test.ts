@@ -23,14 +23,14 @@ function binDir(t: { teardown(fn: () => void): void }): { dir: string; breakDel(
   for (const n of ["host-local", "loopback", "bridge"]) symlinkSync(join(DIST, n), join(dir, n));
   const wrapper = join(dir, "kubenet");
   const flag = join(dir, "skip-del");
-  // exec keeps the name the plugin is invoked as (argv[1] = .../dist/kubenet).
-  writeFileSync(wrapper, `#!/bin/sh\nif [ "$CNI_COMMAND" = DEL ] && [ -e ${flag} ]; then cat >/dev/null; exit 0; fi\nexec node ${join(DIST, "kubenet")}\n`);
+  // exec keeps the name the plugin is invoked as (.../dist/kubenet, whether a compiled executable or a node script).
+  writeFileSync(wrapper, `#!/bin/sh\nif [ "$CNI_COMMAND" = DEL ] && [ -e ${flag} ]; then cat >/dev/null; exit 0; fi\nexec ${join(DIST, "kubenet")}\n`);
   chmodSync(wrapper, 0o755);
   return { dir, breakDel: (on) => (on ? writeFileSync(flag, "") : rmSync(flag, { force: true })) };
 }
 
 function kubenet(ctrd: Containerd, args: readonly string[]): string {
-  const r = ctrd.run(process.execPath, [join(DIST, "kubenet"), ...args, "--conf-dir", ctrd.confDir, "--cri-endpoint", `unix://${ctrd.socket}`,
+  const r = ctrd.run(join(DIST, "kubenet"), [...args, "--conf-dir", ctrd.confDir, "--cri-endpoint", `unix://${ctrd.socket}`,
     "--agent-url", "http://127.0.0.1:1/healthz", "--timeout", "60s"]);
   if (r.status !== 0) throw new Error(`kubenet ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
