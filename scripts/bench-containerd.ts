@@ -9,7 +9,8 @@
 import { mkdtempSync, rmSync, symlinkSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startContainerd, type Containerd } from "../test/containerd/containerd-harness.js";
+import { spawn } from "node:child_process";
+import { CLEAN_PATH, startContainerd, type Containerd } from "../test/containerd/containerd-harness.js";
 import { podConfig } from "../test/containerd/pods.js";
 import { DIST, REF_PLUGIN_DIR } from "../test/support/plugin-harness.js";
 
@@ -22,7 +23,8 @@ const REF_CONFLIST = {
   name: "kubenet",
   plugins: [{
     type: "bridge", bridge: "cbr0", mtu: 1500, isGateway: true, isDefaultGateway: true, forceAddress: true, hairpinMode: true,
-    ipam: { type: "host-local", ranges: [[{ subnet: "10.244.1.0/24", gateway: "10.244.1.1" }]], routes: [{ dst: "0.0.0.0/0" }] },
+    // No ipam routes: with isDefaultGateway the reference adds the default route itself (a second one is EEXIST).
+    ipam: { type: "host-local", ranges: [[{ subnet: "10.244.1.0/24", gateway: "10.244.1.1" }]] },
   }],
 };
 
@@ -58,7 +60,17 @@ async function main(): Promise<void> {
   const add = async (name: string, options: Parameters<typeof startContainerd>[1]): Promise<void> => {
     chains.push({ name, ctrd: await startContainerd(t, options), run: [], stop: [], ids: [] });
   };
-  await add("kubenet-ts (node bundle)", {});
+  await add("kubenet-ts (dist/kubenet)", {});
+  if (process.argv.includes("--with-agent")) {
+    await add("kubenet-ts + agent CNI service", {});
+    const c = chains[chains.length - 1] as Chain;
+    // The agent's CNI service in the same world: the thin client in dist/kubenet hands requests to it.
+    const agent = spawn("nsenter", ["-t", String(c.ctrd.holderPid), "-n", "-m", "--", process.execPath, join(DIST, "kubenet-agent"), "run",
+      "--static-pod-cidr", "10.244.1.0/24", "--cni-conf-dir", c.ctrd.confDir, "--masq-config", "", "--listen", "off", "--cri-endpoint", "off"],
+    { stdio: "ignore", env: { PATH: CLEAN_PATH } });
+    t.teardown(() => void agent.kill("SIGKILL"));
+    for (let i = 0; i < 600 && c.ctrd.run("test", ["-S", "/run/kubenet/cni.sock"]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  }
   await add("Go reference (bridge+host-local+loopback)", { binDir: REF_PLUGIN_DIR, conflist: REF_CONFLIST });
   if (existsSync(join(DIST, "sea", "kubenet"))) await add("kubenet-ts (single executable)", { binDir: seaBinDir() });
   // Warm-up (first exec of each binary, image snapshot): one pod per chain, not counted.
@@ -85,7 +97,7 @@ async function main(): Promise<void> {
       }));
     }
   }
-  const ref = chains[1] as Chain;
+  const ref = chains.find((c) => c.name.startsWith("Go reference")) as Chain;
   console.log(`\n${pods} pods per chain through containerd ${(await ref.ctrd.cri.version()).runtimeVersion}, interleaved; ms`);
   console.log("chain                                        RunPodSandbox p50   p95    Stop+Remove p50   p95");
   for (const c of chains) {
