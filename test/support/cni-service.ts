@@ -59,6 +59,9 @@ export function startCniService(o: StartOptions): CniService {
     child,
     log: () => log,
     async stop(signal = "SIGTERM") {
+      // Referenced again while we wait for it: an unreferenced child alone would let the test process end
+      // before its exit event (tap then reports the teardown unfinished).
+      child.ref();
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
       running.delete(svc);
