@@ -8,10 +8,11 @@
 import t from "tap";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { build } from "esbuild";
 import { dirname, join } from "node:path";
 import { KERNEL_SKIP, createNetns, createTopology, type TestNetns } from "../support/netns.js";
-import { BRIDGE_BIN, REF_PLUGIN_DIR, describeRun, errorOf, runPlugin, type PluginRun } from "../support/plugin-harness.js";
+import { BRIDGE_BIN, DIST, REF_PLUGIN_DIR, describeRun, errorOf, runPlugin, type PluginRun } from "../support/plugin-harness.js";
 import {
   cni,
   inv,
@@ -410,7 +411,33 @@ t.test("the legacy backend: the tools on PATH decide; a held xtables lock is cod
   t.same(cniChains(natSave(host, 4, "iptables-legacy-save")), [], "DEL removed it from the legacy tables");
 });
 
+/**
+ * The plugin as a Node script named `bridge`. The probe below reads Node's module list, which only a Node
+ * build has: when dist/kubenet is the Bun-compiled executable, the same entry (the same lazy imports) is
+ * bundled for Node into a temp dir inside dist/, so koffi still resolves from the repo's node_modules.
+ */
+async function nodeBridgeBin(t: TapTest): Promise<string> {
+  if (readFileSync(BRIDGE_BIN).subarray(0, 2).toString() === "#!") return BRIDGE_BIN;
+  const dir = mkdtempSync(join(DIST, "node-probe-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const outfile = join(dir, "bridge");
+  await build({
+    entryPoints: [join(DIST, "..", "plugin", "main.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    external: ["koffi", "@kubernetes/client-node", "@grpc/grpc-js"],
+    banner: { js: "#!/usr/bin/env node" },
+    logLevel: "warning",
+  });
+  chmodSync(outfile, 0o755);
+  return outfile;
+}
+
 t.test("start-up stays lean: node:child_process loads only when ipMasq is on", { skip: KERNEL_SKIP }, async (t) => {
+  const bin = await nodeBridgeBin(t);
   const { host, containers } = createTopology(t, 2);
   const dataDir = tempDir(t);
   const probe = join(tempDir(t), "probe.cjs");
@@ -420,7 +447,7 @@ t.test("start-up stays lean: node:child_process loads only when ipMasq is on", {
   );
   const masq = bridgePluginConf(containerdConflist(dataDir));
   for (const [i, config, want] of [[0, { ...masq, ipMasq: false }, "[]"], [1, masq, '["NativeModule child_process"]']] as const) {
-    const run = ok(cniWithEnv("ADD", { host, netns: containers[i]?.path, id: containerId(), config, bin: BRIDGE_BIN }, { NODE_OPTIONS: `--require ${probe}` }));
+    const run = ok(cniWithEnv("ADD", { host, netns: containers[i]?.path, id: containerId(), config, bin }, { NODE_OPTIONS: `--require ${probe}` }));
     t.match(run.stderr, `LOADED ${want}`, `ipMasq ${config["ipMasq"] === true ? "on" : "off"}: child_process ${want === "[]" ? "not " : ""}loaded`);
   }
 });
