@@ -105,8 +105,9 @@ export function startAgent(t: Teardownable, ns: TestNetns, args: readonly string
   return agent;
 }
 
-/** Polls `cond` every 25 ms until it holds; returns the elapsed ms. Throws after `timeoutMs`. */
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<number> {
+/** Polls `cond` every 25 ms until it holds; returns the elapsed ms. Throws after `timeoutMs` (generous: on a loaded
+ * machine an agent start or a list/watch round takes seconds; a quiet machine returns in milliseconds). */
+export async function waitFor(what: string, cond: () => boolean, timeoutMs = 90_000): Promise<number> {
   const started = performance.now();
   for (;;) {
     let ok = false;

@@ -79,7 +79,7 @@ t.test("N resyncs of an unchanged node make zero iptables and sysctl writes", { 
     sysctls: agent.metric("kubenet_agent_sysctl_writes_total"),
     conflist: agent.metric("kubenet_agent_conflist_writes_total"),
   };
-  await waitFor("30 more syncs", () => agent.metric("kubenet_agent_syncs_total", 'result="success"') >= before.syncs + 30, 20_000);
+  await waitFor("30 more syncs", () => agent.metric("kubenet_agent_syncs_total", 'result="success"') >= before.syncs + 30, 120_000);
   t.equal(agent.metric("kubenet_agent_iptables_restores_total"), before.restores, "no iptables-restore");
   t.equal(agent.metric("kubenet_agent_sysctl_writes_total"), before.sysctls, "no sysctl write");
   t.equal(agent.metric("kubenet_agent_conflist_writes_total"), before.conflist, "no conflist write");
