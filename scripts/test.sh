@@ -41,10 +41,13 @@ if [ $unit -eq 1 ] || [ "$(id -u)" != 0 ]; then
 fi
 # --propagation private: `ip netns add` bind mounts stay inside this mount namespace.
 exec unshare --net --mount --propagation private -- env KUBENET_TEST_SANDBOX=1 bash -c '
-  mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
+  # The sandbox'"'"'s own /run first: mount points made below (netns, kubenet) never land on the machine'"'"'s disk.
+  mount -t tmpfs -o mode=0755 tmpfs /run
+  mkdir -p /run/netns /run/kubenet
+  mount -t tmpfs tmpfs /run/netns
   # The CNI service default socket (/run/kubenet/cni.sock) must never be shared by tests running in parallel
   # (an agent in one test namespace would answer every other test'"'"'s plugin calls): read-only and empty here,
   # so an agent started with the default fails to bind and the plugin finds no service. Tests pass their own path.
-  mount -t tmpfs -o ro,mode=0700 tmpfs /run/kubenet 2>/dev/null || { mkdir -p /run/kubenet && mount -t tmpfs -o ro,mode=0700 tmpfs /run/kubenet; }
+  mount -t tmpfs -o ro,mode=0700 tmpfs /run/kubenet
   ip link set lo up
   exec npx tap "$@"' tap "${args[@]}"
