@@ -7,11 +7,11 @@
 // Why Bun for the plugin: it starts for every pod, and its start-up is the budget. Measured in a clean env
 // (README "Measured"): a Bun-compiled executable starts in about half of `node -e 0`, a Node single executable
 // needs ~1.4x. KUBENET_PLUGIN_RUNTIME=node builds dist/kubenet as the Node script bundle instead (no Bun).
-import { build } from "esbuild";
 import { chmodSync, existsSync, mkdirSync, renameSync, symlinkSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildBunPlugin } from "./build-bun.mjs";
+import { bundleNode } from "./bundle-node.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
@@ -33,30 +33,12 @@ const targets = [
   { entry: "plugin/service-worker.ts", out: "kubenet-cni-worker.js", runtime: "node" },
 ];
 
-async function buildScript(entry, outfile) {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    // koffi: its prebuilt native module loads from node_modules. @kubernetes/client-node: only the agent's
-    // Kubernetes mode imports it (lazily); left out of the bundle it costs nothing in static mode (the bundle
-    // shrinks from 18.5 MB to ~250 KB and the static agent's resident memory roughly halves).
-    external: ["koffi", "@kubernetes/client-node", "@grpc/grpc-js"],
-    banner: { js: "#!/usr/bin/env node" },
-    legalComments: "none",
-    logLevel: "warning",
-  });
-}
-
 // In parallel: Bun's compile (~3 s, mostly writing the 110 MB executable) and esbuild overlap.
 await Promise.all(targets.map(async ({ entry, out, runtime }) => {
   if (!existsSync(join(root, entry))) return;
   const outfile = join(dist, out);
   if (runtime === "bun") await buildBunPlugin(root, join(root, entry), tmpName(outfile));
-  else await buildScript(join(root, entry), tmpName(outfile));
+  else await bundleNode(join(root, entry), tmpName(outfile));
   chmodSync(tmpName(outfile), 0o755);
   renameSync(tmpName(outfile), outfile);
   console.log(`built ${outfile}${runtime === "bun" ? " (Bun-compiled)" : ""}`);

@@ -9,7 +9,7 @@ import t from "tap";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { build } from "esbuild";
+import { bundleNode } from "../../scripts/bundle-node.mjs";
 import { dirname, join } from "node:path";
 import { KERNEL_SKIP, createNetns, createTopology, type TestNetns } from "../support/netns.js";
 import { BRIDGE_BIN, DIST, REF_PLUGIN_DIR, describeRun, errorOf, runPlugin, type PluginRun } from "../support/plugin-harness.js";
@@ -421,17 +421,7 @@ async function nodeBridgeBin(t: TapTest): Promise<string> {
   const dir = mkdtempSync(join(DIST, "node-probe-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const outfile = join(dir, "bridge");
-  await build({
-    entryPoints: [join(DIST, "..", "plugin", "main.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    external: ["koffi", "@kubernetes/client-node", "@grpc/grpc-js"],
-    banner: { js: "#!/usr/bin/env node" },
-    logLevel: "warning",
-  });
+  await bundleNode(join(DIST, "..", "plugin", "main.ts"), outfile);
   chmodSync(outfile, 0o755);
   return outfile;
 }
