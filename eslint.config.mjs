@@ -4,6 +4,31 @@
 import tseslint from "typescript-eslint";
 
 const noKoffi = { name: "koffi", message: "Only native/ffi/libc.ts may import koffi." };
+// Size limits (STYLE.md: files ~300 lines, functions ~60; blank lines and comments are not counted; tests,
+// test/ and scripts/ are exempt). Today's offenders are allowed their current size, so they cannot grow;
+// shrink an entry when you split its file or function, delete it when it fits. Goal: both lists empty.
+const MAX_FUNCTION_LINES = 60;
+const MAX_FILE_LINES = 300;
+const longFunctions = {
+  "agent/agent.ts": 99, // sync
+  "agent/cli.ts": 65, // buildCommonConfig
+  "agent/main.ts": 64, // main
+  "agent/sources/kubernetes.ts": 142, // createKubernetesSource
+  "agent/sources/reflector.ts": 77, // createReflector
+  "native/rtnl/link.ts": 77, // decodeLink
+  "plugin/commands/add.ts": 88, // cmdAdd
+  "plugin/commands/check.ts": 68, // cmdCheck
+  "plugin/commands/del.ts": 67, // cmdDel
+  "plugin/skel.ts": 108, // skelMain
+};
+const longFiles = {
+  "agent/agent.ts": 431,
+  "core/cni/netconf.ts": 533,
+};
+const sized = (fn, file) => ({
+  "max-lines-per-function": ["error", { max: fn, skipBlankLines: true, skipComments: true, IIFEs: true }],
+  "max-lines": ["error", { max: file, skipBlankLines: true, skipComments: true }],
+});
 const ioModules = ["fs", "child_process", "net", "http", "https", "dgram", "os"].flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
@@ -63,6 +88,15 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    files: ["core/**/*.ts", "native/**/*.ts", "plugin/**/*.ts", "agent/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: sized(MAX_FUNCTION_LINES, MAX_FILE_LINES),
+  },
+  ...[...new Set([...Object.keys(longFunctions), ...Object.keys(longFiles)])].map((file) => ({
+    files: [file],
+    rules: sized(longFunctions[file] ?? MAX_FUNCTION_LINES, longFiles[file] ?? MAX_FILE_LINES),
+  })),
   {
     files: ["core/**/*.ts", "native/**/*.ts", "plugin/**/*.ts", "agent/**/*.ts"],
     ignores: ["**/main.ts", "**/*.test.ts"],

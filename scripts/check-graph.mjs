@@ -1,0 +1,234 @@
+// Checks the module graph with the TypeScript compiler (part of `npm run lint`, next to check-layers.mjs):
+// - no import cycle among our modules (type-only imports included: a cycle is a design knot either way);
+// - no dead export: every exported value of core/, native/, plugin/, agent/ (tests aside) is used by another
+//   file (its own test counts: an export kept for its unit test is tested, not dead). Exported types are
+//   not checked (they name the shapes of exported functions), nor the kernel-header mirrors */constants.ts.
+// Today's offenders sit on explicit allow-lists below; they may only shrink (an entry that is no longer
+// needed is reported too, so the list cannot rot). `--list` prints every finding, allowed or not.
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const layers = ["core", "native", "plugin", "agent"];
+
+/** Cycles allowed for now, each as its sorted member files joined by " <> ". Goal: empty. */
+const allowedCycles = new Set([
+  "agent/sources/kube-client.ts <> agent/sources/kubernetes.ts <> agent/sources/reflector.ts",
+  "core/ip-bits.ts <> core/ip.ts",
+]);
+
+/** Dead exports allowed for now ("file: name"). Goal: empty. */
+const allowedDead = new Set([
+  "core/ip.ts: tryParseCidr",
+  "core/ip.ts: ipNet",
+  "core/ip.ts: defaultNet",
+  "core/ip.ts: broadcastOf",
+  "core/cni/bandwidth.ts: BANDWIDTH_KEYS",
+  "core/cni/cni-args.ts: parseBoolArg",
+  "core/cni/cni-args.ts: COMMON_CNI_ARGS",
+  "core/cni/netconf.ts: rangesOverlap",
+  "core/cni/netconf.ts: parseRange",
+  "core/cni/netconf.ts: parseJsonObject",
+  "core/cni/netconf.ts: parseCniVersion",
+  "core/cni/netconf.ts: parseNetworkName",
+  "core/cni/netconf.ts: pluginFor",
+  "core/cni/netconf.ts: DEFAULT_DATA_DIR",
+  "core/cni/netconf.ts: DEFAULT_LOCK_TIMEOUT_MS",
+  "core/cni/netconf.ts: PLUGIN_NAMES",
+  "core/cni/wire.ts: isRefusalHeader",
+  "core/cni/wire.ts: WIRE_MAGIC",
+  "core/cni/wire.ts: WIRE_VERSION",
+  "core/cri/messages.ts: SANDBOX_READY",
+  "core/cri/messages.ts: SANDBOX_NOTREADY",
+  "core/cri/messages.ts: NAMESPACE_MODE_NODE",
+  "core/cri/messages.ts: PROTOCOL_TCP",
+  "core/cri/messages.ts: PROTOCOL_UDP",
+  "core/cri/messages.ts: PROTOCOL_SCTP",
+  "native/ffi/sea-addon.ts: dlopenFd",
+  "native/ffi/libc.ts: SO_SNDBUF",
+  "native/ffi/libc.ts: SO_SNDTIMEO",
+  "native/netlink/attr.ts: attrS32",
+  "native/netns.ts: currentNetnsInode",
+  "native/rtnl/messages.ts: writeIfInfoMsg",
+  "native/rtnl/messages.ts: writeIfAddrMsg",
+  "native/rtnl/messages.ts: writeRtMsg",
+  "native/rtnl/messages.ts: decodeIfInfoMsg",
+  "native/tc/u32.ts: encodeU32Sel",
+  "native/tc/u32.ts: decodeAction",
+  "native/tc/filter.ts: filterInfo",
+  "native/rtnl/rtnl.ts: RtnlHandle",
+  "native/cri/client.ts: GRPC_DEADLINE_EXCEEDED",
+  "plugin/client.ts: SERVICE_IDLE_TIMEOUT_MS",
+  "plugin/skel.ts: checkContainerId",
+  "plugin/skel.ts: checkIfName",
+  "plugin/skel.ts: ABOUT",
+  "plugin/ipam/delegate.ts: findInPath",
+  "plugin/ipam/delegate.ts: DELEGATE_TIMEOUT_MS",
+  "plugin/ipam/boot-id.ts: KERNEL_BOOT_ID_PATH",
+  "plugin/ipam/store.ts: LINE_BREAK",
+  "plugin/ipam/disk-store.ts: LOCK_FILE",
+  "plugin/ipam/disk-store.ts: LAST_RESERVED_PREFIX",
+  "plugin/ipam/host-local.ts: storeFor",
+  "plugin/ipam/host-local.ts: requestedIps",
+  "plugin/bandwidth/plan.ts: LATENCY_USEC",
+  "plugin/bridge/ipmasq-rules.ts: argOf",
+  "plugin/bridge/ipmasq-rules.ts: jumpsTo",
+  "plugin/bridge/ipmasq-rules.ts: MASQ_CHAIN_LENGTH",
+  "plugin/bridge/ipmasq-rules.ts: MASQ_CHAIN_RE",
+  "plugin/bridge/ipmasq.ts: masqChainName",
+  "plugin/bridge/veth.ts: randomVethName",
+  "plugin/commands/index.ts: kubenetCommands",
+  "plugin/admin/inventory.ts: findConf",
+  "plugin/admin/main.ts: ADMIN_COMMANDS",
+  "agent/exec.ts: ExecError",
+  "agent/reconcilers/sysctls.ts: BRIDGE_NF_CALL",
+  "agent/reconcilers/sysctls.ts: FORWARDING",
+  "agent/host.ts: hostSysctl",
+  "agent/log.ts: LOG_LEVELS",
+  "agent/masq/render.ts: renderJumpArgs",
+  "agent/masq/render.ts: renderChainArgs",
+  "agent/masq/render.ts: findOwnPostroutingRules",
+  "agent/masq/render.ts: COMMENT_PREFIX",
+  "agent/masq/render.ts: JUMP_COMMENT",
+  "agent/masq/render.ts: LINK_LOCAL_COMMENT",
+  "agent/masq/render.ts: NON_MASQ_COMMENT",
+  "agent/masq/render.ts: MASQ_COMMENT",
+  "agent/masq/ip-masq-config.ts: CIDR_LIMIT",
+  "agent/desired.ts: nonMasqueradeDestinations",
+  "agent/desired.ts: LINK_LOCAL",
+  "agent/metrics.ts: SYNC_DURATION_BUCKETS",
+  "agent/reconcilers/mtu.ts: MIN_DETECTED_MTU",
+  "agent/masq/forward.ts: renderForwardJumpArgs",
+  "agent/masq/forward.ts: renderForwardChainArgs",
+  "agent/masq/forward.ts: renderForwardRestore",
+  "agent/masq/forward.ts: renderForwardCleanup",
+  "agent/masq/forward.ts: FORWARD_JUMP_COMMENT",
+  "agent/masq/forward.ts: FORWARD_ACCEPT_COMMENT",
+  "agent/sources/reflector.ts: abortableSleep",
+  "agent/agent.ts: STEPS",
+  "agent/cli.ts: parseCniSocket",
+  "agent/cni-service/socket-file.ts: ensureSocketDir",
+  "agent/cni-service/socket-file.ts: SocketPathError",
+  "agent/cni-service/service-metrics.ts: resultCode",
+  "agent/cni-service/service-metrics.ts: CNI_DURATION_BUCKETS",
+]);
+
+const listAll = process.argv.includes("--list");
+const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
+  ...ts.sys,
+  onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n")); },
+});
+const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
+const checker = program.getTypeChecker();
+const ours = (sf) => !sf.isDeclarationFile && !relative(root, sf.fileName).startsWith("..") && !sf.fileName.includes("/node_modules/");
+const files = program.getSourceFiles().filter(ours);
+const rel = (sf) => relative(root, sf.fileName);
+const isTest = (path) => path.endsWith(".test.ts") || path.startsWith("test/");
+const inLayers = (path) => layers.includes(path.split("/")[0]) && !isTest(path);
+
+// ---- the import graph: static imports, re-exports and dynamic import("...") of our own modules ----
+function importsOf(sf) {
+  const specs = [];
+  const visit = (node) => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      specs.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+      specs.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  const out = new Set();
+  for (const spec of specs) {
+    const r = ts.resolveModuleName(spec, sf.fileName, config.options, ts.sys).resolvedModule;
+    if (r && !r.isExternalLibraryImport && !r.resolvedFileName.endsWith(".d.ts")) out.add(relative(root, r.resolvedFileName));
+  }
+  return out;
+}
+
+function findCycles() {
+  const graph = new Map(files.map((sf) => [rel(sf), [...importsOf(sf)]]));
+  // Tarjan's strongly connected components: every component with more than one file is a cycle.
+  let index = 0;
+  const idx = new Map(), low = new Map(), stack = [], onStack = new Set(), cycles = [];
+  const strong = (v) => {
+    idx.set(v, index); low.set(v, index); index++; stack.push(v); onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!idx.has(w)) { strong(w); low.set(v, Math.min(low.get(v), low.get(w))); }
+      else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const comp = [];
+      let w;
+      do { w = stack.pop(); onStack.delete(w); comp.push(w); } while (w !== v);
+      if (comp.length > 1 || (graph.get(v) ?? []).includes(v)) cycles.push(comp.sort().join(" <> "));
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) strong(v);
+  return cycles;
+}
+
+// ---- dead exports: an export is alive when an identifier in another file resolves to it ----
+function resolveAlias(sym) {
+  return sym && sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
+}
+
+function findDeadExports() {
+  const usedFrom = new Map(); // original symbol -> set of files that use it
+  const use = (sym, file) => {
+    const s = resolveAlias(sym);
+    if (!s) return;
+    let set = usedFrom.get(s);
+    if (!set) usedFrom.set(s, (set = new Set()));
+    set.add(file);
+  };
+  for (const sf of files) {
+    const file = rel(sf);
+    const visit = (node) => {
+      if (ts.isIdentifier(node)) {
+        use(checker.getSymbolAtLocation(node), file);
+        // `const { a } = await import("./x.js")`: the property of the module namespace is the export.
+        if (ts.isBindingElement(node.parent) && ts.isObjectBindingPattern(node.parent.parent)) {
+          const name = node.parent.propertyName ?? node.parent.name;
+          if (ts.isIdentifier(name)) use(checker.getTypeAtLocation(node.parent.parent).getProperty(name.text), file);
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  const dead = [];
+  for (const sf of files) {
+    const file = rel(sf);
+    // constants.ts files mirror kernel headers whole, on purpose (a missing IFLA_* is worse than an unused one).
+    if (!inLayers(file) || file.endsWith("/constants.ts")) continue;
+    const mod = checker.getSymbolAtLocation(sf);
+    if (!mod) continue;
+    for (const exp of checker.getExportsOfModule(mod)) {
+      const orig = resolveAlias(exp);
+      // A re-export (native/index.ts) is judged where the symbol is declared, not here.
+      if (orig !== exp && orig.declarations?.some((d) => d.getSourceFile() !== sf)) continue;
+      if (!(orig.flags & ts.SymbolFlags.Value)) continue; // types name the shapes of exported functions
+      const users = [...(usedFrom.get(orig) ?? [])].filter((f) => f !== file);
+      if (users.length === 0) dead.push(`${file}: ${exp.name}`);
+    }
+  }
+  return dead;
+}
+
+const problems = [];
+const check = (kind, found, allowed) => {
+  for (const f of found) {
+    if (listAll) console.log(`${kind}: ${f}${allowed.has(f) ? " (allowed)" : ""}`);
+    if (!allowed.has(f)) problems.push(`${kind}: ${f}`);
+  }
+  for (const a of allowed) if (!found.includes(a)) problems.push(`${kind}: "${a}" is fixed: remove it from the allow-list in scripts/check-graph.mjs`);
+};
+check("import cycle", findCycles(), allowedCycles);
+check("dead export", findDeadExports(), allowedDead);
+if (problems.length) {
+  console.error(`module graph problems:\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
+console.log(`graph ok (${files.length} files; allowed: ${allowedCycles.size} cycles, ${allowedDead.size} dead exports)`);
