@@ -4,7 +4,7 @@
 //   file (its own test counts: an export kept for its unit test is tested, not dead). Exported types are
 //   not checked (they name the shapes of exported functions), nor the kernel-header mirrors */constants.ts.
 // Today's offenders sit on explicit allow-lists below; they may only shrink (an entry that is no longer
-// needed is reported too, so the list cannot rot). `--list` prints every finding, allowed or not.
+// needed is reported too, so the list gets pruned). `--list` prints every finding, allowed or not.
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -223,7 +223,8 @@ const check = (kind, found, allowed) => {
     if (listAll) console.log(`${kind}: ${f}${allowed.has(f) ? " (allowed)" : ""}`);
     if (!allowed.has(f)) problems.push(`${kind}: ${f}`);
   }
-  for (const a of allowed) if (!found.includes(a)) problems.push(`${kind}: "${a}" is fixed: remove it from the allow-list in scripts/check-graph.mjs`);
+  // Not an error (other branches fix entries while they work), but said, so the list gets pruned.
+  for (const a of allowed) if (!found.includes(a)) console.log(`note: ${kind} "${a}" is fixed: remove it from the allow-list in scripts/check-graph.mjs`);
 };
 check("import cycle", findCycles(), allowedCycles);
 check("dead export", findDeadExports(), allowedDead);
