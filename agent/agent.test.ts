@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import { parseCidr } from "../core/ip.js";
+import { parseCidr } from "../core/ip-parse.js";
 import { createFakeHost, fakeLink, type FakeHost } from "../test/agent/fakes.js";
 import { Agent } from "./agent.js";
 import { DEFAULTS, type AgentConfig } from "./config.js";

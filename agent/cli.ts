@@ -2,7 +2,8 @@
 // its AgentConfig. Pure; every mistake is a UsageError that quotes the flag and the value.
 
 import { agentSocketProblem } from "../core/cni/netconf.js";
-import { formatCidr, hasHostBits, networkOf, parseCidr, type IpNet } from "../core/ip.js";
+import { formatCidr, hasHostBits, networkOf, type IpNet } from "../core/ip.js";
+import { parseCidr } from "../core/ip-parse.js";
 import { DEFAULTS, type AgentConfig, type ListenAddress, type SourceConfig } from "./config.js";
 import { parseDuration } from "./duration.js";
 import { isLogLevel } from "./log.js";

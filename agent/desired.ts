@@ -2,7 +2,8 @@
 // (ip-masq-agent's loop minus its globals): the conflist text, cbr0's addresses and MTU, the sysctls, and
 // the masquerade chain of each family. The reconcilers then only compare and apply.
 
-import { containsNet, parseCidr, type IpFamily, type IpNet } from "../core/ip.js";
+import { containsNet, type IpFamily, type IpNet } from "../core/ip.js";
+import { parseCidr } from "../core/ip-parse.js";
 import type { MasqConfig } from "./masq/ip-masq-config.js";
 import type { MasqChainSpec } from "./masq/render.js";
 import type { BridgeDesired } from "./reconcilers/bridge.js";

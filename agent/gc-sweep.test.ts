@@ -1,5 +1,5 @@
 import t from "tap";
-import { parseCidr } from "../core/ip.js";
+import { parseCidr } from "../core/ip-parse.js";
 import type { ExecFn } from "./exec.js";
 import { GcSweeper, leasableCount } from "./gc-sweep.js";
 import { createLogger } from "./log.js";

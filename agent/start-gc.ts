@@ -5,7 +5,7 @@
 import { readdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { basename, dirname, join } from "node:path";
-import { parseCidr } from "../core/ip.js";
+import { parseCidr } from "../core/ip-parse.js";
 import type { Agent } from "./agent.js";
 import type { AgentConfig } from "./config.js";
 import { GcSweeper } from "./gc-sweep.js";

@@ -1,24 +1,6 @@
 import t from "tap";
-import {
-  compareIp,
-  containsIp,
-  containsNet,
-  formatCidr,
-  formatIp,
-  hasHostBits,
-  ipFromBytes,
-  ipToBytes,
-  lastAddressOf,
-  networkOf,
-  nextIp,
-  nthAddress,
-  overlaps,
-  parseCidr,
-  parseIp,
-  prevIp,
-  sizeOf,
-  tryParseIp,
-} from "./ip.js";
+import { compareIp, containsIp, containsNet, formatCidr, formatIp, hasHostBits, ipFromBytes, ipToBytes, lastAddressOf, networkOf, nextIp, nthAddress, overlaps, prevIp, sizeOf } from "./ip.js";
+import { parseCidr, parseIp, tryParseIp } from "./ip-parse.js";
 
 t.test("parseIp accepts canonical and valid forms", async (t) => {
   const cases: [string, 4 | 6, string][] = [

@@ -1,9 +1,7 @@
-// core/ip: IP address and CIDR values and subnet arithmetic, IPv4 and IPv6.
-// Pure (no I/O); imports only `ip-address`. Values are parsed once, strictly, at the edge and then passed
-// around as immutable `IpAddr`/`IpNet`; arithmetic runs on bigint so IPv6 is never a special case.
-
-import { Address4, Address6 } from "ip-address";
-import { bitsOf, hostMask } from "./ip-bits.js";
+// core/ip: IP address and CIDR values and subnet arithmetic, IPv4 and IPv6, and their canonical text.
+// Pure (no I/O) and free of libraries on purpose: native/'s netlink path uses it, and start-up matters there.
+// Parsing text into these values is core/ip-parse. Values are immutable `IpAddr`/`IpNet`; arithmetic runs
+// on bigint so IPv6 is never a special case.
 
 export type IpFamily = 4 | 6;
 
@@ -22,109 +20,65 @@ export interface IpNet {
   readonly prefixLen: number;
 }
 
-export { bitsOf, hostMask, ipFromBytes, ipToBytes } from "./ip-bits.js";
+export const bitsOf = (family: IpFamily): 32 | 128 => (family === 4 ? 32 : 128);
 const maxOf = (family: IpFamily): bigint => (1n << BigInt(bitsOf(family))) - 1n;
 
-// Go's net.ParseIP grammar for IPv4: four decimal octets, no leading zeros, no hex, no spaces.
-const V4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-// IPv6 characters only (hex, colons, and dots for an embedded IPv4 tail); no zone, brackets or prefix.
-const V6_CHARS_RE = /^[0-9a-fA-F:.]+$/;
-
-function v4FromText(text: string): bigint | undefined {
-  if (!V4_RE.test(text)) return undefined;
-  return new Address4(text).bigInt();
-}
-
-function v6FromText(text: string): bigint | undefined {
-  if (!V6_CHARS_RE.test(text) || !text.includes(":")) return undefined;
-  if (text.includes(".")) {
-    // An embedded IPv4 tail must itself be a strict dotted quad ("::ffff:1.2.3.4").
-    const tail = text.slice(text.lastIndexOf(":") + 1);
-    if (!V4_RE.test(tail)) return undefined;
+/** Network-order bytes (4 or 16), as netlink carries addresses. */
+export function ipToBytes(addr: IpAddr): Uint8Array {
+  const len = addr.family === 4 ? 4 : 16;
+  const out = new Uint8Array(len);
+  let v = addr.value;
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
   }
-  if (!Address6.isValid(text)) return undefined;
-  return new Address6(text).bigInt();
+  return out;
 }
 
+/** 4 or 16 network-order bytes -> IpAddr. @throws RangeError on any other length */
+export function ipFromBytes(bytes: Uint8Array): IpAddr {
+  if (bytes.length !== 4 && bytes.length !== 16) throw new RangeError(`An IP address has 4 or 16 bytes, not ${bytes.length}`);
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return { family: bytes.length === 4 ? 4 : 6, value: v };
+}
+
+/** The host part of the subnet as a bit mask (0xff for a /24). */
+function hostMask(net: IpNet): bigint {
+  return (1n << BigInt(bitsOf(net.addr.family) - net.prefixLen)) - 1n;
+}
 
 /**
- * Parses an IPv4 or IPv6 address strictly ("1..2.3", " 1.2.3.4", "0x10.0.0.1", "010.0.0.1" and zones are
- * rejected). An IPv4-mapped IPv6 address ("::ffff:1.2.3.4") becomes family 4, as host-local canonicalises it.
- * @throws SyntaxError quoting the text
+ * Canonical text: dotted quad, or RFC 5952 IPv6 (lower case, the first longest run of two or more zero groups
+ * as "::"), the name host-local gives lease files.
  */
-export function parseIp(text: string): IpAddr {
-  const v4 = v4FromText(text);
-  if (v4 !== undefined) return { family: 4, value: v4 };
-  const v6 = v6FromText(text);
-  if (v6 !== undefined) {
-    if (v6 >> 32n === 0xffffn) return { family: 4, value: v6 & 0xffffffffn };
-    return { family: 6, value: v6 };
-  }
-  throw new SyntaxError(`Invalid IP address ${JSON.stringify(text)}`);
-}
-
-/** Like `parseIp`, but returns undefined instead of throwing. */
-export function tryParseIp(text: string): IpAddr | undefined {
-  try {
-    return parseIp(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Canonical text: dotted quad, or RFC 5952 compressed lower-case IPv6 (the name host-local gives lease files). */
 export function formatIp(addr: IpAddr): string {
-  if (addr.family === 4) return Address4.fromBigInt(addr.value).correctForm();
-  return Address6.fromBigInt(addr.value).correctForm();
-}
-
-/**
- * Parses "addr/prefix" strictly. The prefix must be decimal without leading zeros and within the family's
- * bit count. Host bits are kept (see `IpNet`).
- * @throws SyntaxError quoting the text
- */
-export function parseCidr(text: string): IpNet {
-  const slash = text.indexOf("/");
-  const prefixText = slash < 0 ? "" : text.slice(slash + 1);
-  if (slash < 0 || !/^(0|[1-9]\d{0,2})$/.test(prefixText)) {
-    throw new SyntaxError(`Invalid CIDR ${JSON.stringify(text)}: expected "address/prefix-length"`);
+  const b = ipToBytes(addr);
+  if (addr.family === 4) return Array.from(b).join(".");
+  const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i] as number) << 8) | (b[2 * i + 1] as number));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
   }
-  const addrText = text.slice(0, slash);
-  let addr: IpAddr;
-  try {
-    addr = parseIp(addrText);
-  } catch {
-    throw new SyntaxError(`Invalid CIDR ${JSON.stringify(text)}: ${JSON.stringify(addrText)} is not an IP address`);
-  }
-  let prefixLen = Number(prefixText);
-  // "::ffff:10.0.0.0/104" is the IPv4 network 10.0.0.0/8.
-  if (addr.family === 4 && addrText.includes(":")) prefixLen -= 96;
-  if (prefixLen < 0 || prefixLen > bitsOf(addr.family)) {
-    throw new SyntaxError(`Invalid CIDR ${JSON.stringify(text)}: prefix length out of range`);
-  }
-  return { addr, prefixLen };
-}
-
-export function tryParseCidr(text: string): IpNet | undefined {
-  try {
-    return parseCidr(text);
-  } catch {
-    return undefined;
-  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
 }
 
 export function formatCidr(net: IpNet): string {
   return `${formatIp(net.addr)}/${net.prefixLen}`;
 }
-
-/** Builds an IpNet, checking the prefix length. */
-export function ipNet(addr: IpAddr, prefixLen: number): IpNet {
-  if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > bitsOf(addr.family)) {
-    throw new RangeError(`Invalid prefix length ${prefixLen} for an IPv${addr.family} address`);
-  }
-  return { addr, prefixLen };
-}
-
 
 /** The subnet with host bits zeroed: networkOf(10.22.0.5/24) = 10.22.0.0/24. */
 export function networkOf(net: IpNet): IpNet {
@@ -139,9 +93,6 @@ export function hasHostBits(net: IpNet): boolean {
 export function lastAddressOf(net: IpNet): IpAddr {
   return { family: net.addr.family, value: networkOf(net).addr.value | hostMask(net) };
 }
-
-/** IPv4 broadcast address of the subnet (same as `lastAddressOf`). */
-export const broadcastOf = lastAddressOf;
 
 /** Number of addresses in the subnet. */
 export function sizeOf(net: IpNet): bigint {
@@ -201,11 +152,6 @@ export function nextIp(addr: IpAddr): IpAddr {
 /** The previous address; wraps to the family's last address below 0. */
 export function prevIp(addr: IpAddr): IpAddr {
   return { family: addr.family, value: (addr.value - 1n) & maxOf(addr.family) };
-}
-
-/** The default route's destination for a family: 0.0.0.0/0 or ::/0. */
-export function defaultNet(family: IpFamily): IpNet {
-  return { addr: { family, value: 0n }, prefixLen: 0 };
 }
 
 /** True for IPv6 link-local (fe80::/10) or IPv4 link-local (169.254.0.0/16). */

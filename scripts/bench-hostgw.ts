@@ -12,7 +12,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseCidr } from "../core/ip.js";
+import { parseCidr } from "../core/ip-parse.js";
 import { planHostGw } from "../agent/routes/plan.js";
 import { parsePeersFile } from "../agent/routes/peers.js";
 import { localAddrsOf, syncRoutes } from "../agent/routes/reconcile.js";

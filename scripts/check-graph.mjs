@@ -15,15 +15,10 @@ const layers = ["core", "native", "plugin", "agent"];
 /** Cycles allowed for now, each as its sorted member files joined by " <> ". Goal: empty. */
 const allowedCycles = new Set([
   "agent/sources/kube-client.ts <> agent/sources/kubernetes.ts <> agent/sources/reflector.ts",
-  "core/ip-bits.ts <> core/ip.ts",
 ]);
 
 /** Dead exports allowed for now ("file: name"). Goal: empty. */
 const allowedDead = new Set([
-  "core/ip.ts: tryParseCidr",
-  "core/ip.ts: ipNet",
-  "core/ip.ts: defaultNet",
-  "core/ip.ts: broadcastOf",
   "core/cni/bandwidth.ts: BANDWIDTH_KEYS",
   "core/cni/cni-args.ts: parseBoolArg",
   "core/cni/cni-args.ts: COMMON_CNI_ARGS",

@@ -2,7 +2,8 @@
 // validated, immutable MasqConfig. Pure. The file is optional: absent or empty means "defaults", and a
 // present `nonMasqueradeCIDRs` replaces the default set (as in ip-masq-agent), see `desired.ts`.
 
-import { formatCidr, hasHostBits, networkOf, parseCidr, type IpNet } from "../../core/ip.js";
+import { formatCidr, hasHostBits, networkOf, type IpNet } from "../../core/ip.js";
+import { parseCidr } from "../../core/ip-parse.js";
 import { parseDuration } from "../duration.js";
 import { parseYamlSubset, type YamlValue } from "./yaml-subset.js";
 

@@ -2,7 +2,7 @@
 // desired state is computed from a config exactly as the agent does, and the text must match byte for byte.
 
 import t from "tap";
-import { parseCidr } from "../../core/ip.js";
+import { parseCidr } from "../../core/ip-parse.js";
 import { computeDesired, type DesiredInput } from "../desired.js";
 import { DEFAULT_MASQ_CONFIG, parseMasqConfig } from "./ip-masq-config.js";
 import { parseIptablesSave } from "./iptables-save.js";

@@ -3,7 +3,8 @@
 // static peers file. Pure. A node whose fields are unusable becomes a Peer carrying `problem`, so the
 // planner can report it instead of dropping it silently.
 
-import { parseIp, type IpAddr } from "../../core/ip.js";
+import { type IpAddr } from "../../core/ip.js";
+import { parseIp } from "../../core/ip-parse.js";
 import { parsePodCidrs, podCidrTextsOfNode, type PodCidrs } from "../sources/pod-cidrs.js";
 
 export interface Peer {

@@ -2,7 +2,8 @@
 // overlaps, changes against the kernel table. Pure; the kernel side is in test/agent/routes.test.ts.
 
 import t from "tap";
-import { formatCidr, formatIp, parseCidr, parseIp } from "../../core/ip.js";
+import { formatCidr, formatIp } from "../../core/ip.js";
+import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import { parsePodCidrs } from "../sources/pod-cidrs.js";
 import { parsePeersFile, peerOfNode, type Peer } from "./peers.js";
 import { diffRoutes, isEmpty, planHostGw, type HostGwInput, type KernelRoute } from "./plan.js";

@@ -1,7 +1,8 @@
 // agent/sources/pod-cidrs: the node's PodCIDRs as a validated value, and the seam every PodCIDR source
 // implements. Pure.
 
-import { formatCidr, hasHostBits, netEqual, networkOf, parseCidr, type IpNet } from "../../core/ip.js";
+import { formatCidr, hasHostBits, netEqual, networkOf, type IpNet } from "../../core/ip.js";
+import { parseCidr } from "../../core/ip-parse.js";
 
 /** One network-form CIDR per family (at most two), in the order the Node lists them; never empty. */
 export type PodCidrs = readonly IpNet[];

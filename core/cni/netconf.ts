@@ -13,12 +13,11 @@ import {
   lastAddressOf,
   networkOf,
   nextIp,
-  parseCidr,
-  parseIp,
   prevIp,
   type IpAddr,
   type IpNet,
 } from "../ip.js";
+import { parseCidr, parseIp } from "../ip-parse.js";
 import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";

@@ -1,6 +1,6 @@
 import t from "tap";
 import { throwsCni } from "../../test/support/assert-cni.js";
-import { parseCidr, parseIp } from "../ip.js";
+import { parseCidr, parseIp } from "../ip-parse.js";
 import { decodeResult, decodeVersionedResult, encodeResult, type Result } from "./result.js";
 import { SUPPORTED_CNI_VERSIONS, type CniVersion } from "./version.js";
 

@@ -3,7 +3,8 @@
 // encodeResult(result, v) builds exactly the JSON object of version v; decodeResult(json, v) reads any
 // version's JSON (prevResult, a delegated IPAM plugin's stdout) into the internal Result.
 
-import { formatCidr, formatIp, parseCidr, parseIp, type IpAddr, type IpNet } from "../ip.js";
+import { formatCidr, formatIp, type IpAddr, type IpNet } from "../ip.js";
+import { parseCidr, parseIp } from "../ip-parse.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 import { isCniVersion, resultShapeOf, type CniVersion } from "./version.js";
 

@@ -2,7 +2,6 @@
 // decoder from RTM_NEWADDR to `Addr`. Pure; rtnl.ts sends them.
 // Imports ../netlink codec, ./messages, ./constants, ./ip-bytes and types of core/ip and ../api.
 
-import type { IpAddr, IpFamily, IpNet } from "../../core/ip.js";
 import type { Addr, AddrAddOptions, RawAttr } from "../api.js";
 import { attrStr, attrU32, nla } from "../netlink/attr.js";
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST } from "../netlink/constants.js";
@@ -20,7 +19,7 @@ import {
   RTM_NEWADDR,
   RT_SCOPE_UNIVERSE,
 } from "./constants.js";
-import { bitsOf, formatCidrText as formatCidr, ipFromBytes, ipToBytes, lastAddr } from "../../core/ip-bits.js";
+import { bitsOf, formatCidr, ipFromBytes, ipToBytes, lastAddressOf, type IpAddr, type IpFamily, type IpNet } from "../../core/ip.js";
 import type { AddrMessage } from "./messages.js";
 
 const ACK = NLM_F_REQUEST | NLM_F_ACK;
@@ -79,7 +78,7 @@ function broadcastFor(address: IpNet, broadcast: AddrAddOptions["broadcast"]): I
     if (broadcast.family !== 4) throw new RangeError("A broadcast address must be IPv4");
     return broadcast;
   }
-  return address.prefixLen <= 30 ? lastAddr(address) : undefined;
+  return address.prefixLen <= 30 ? lastAddressOf(address) : undefined;
 }
 
 function checkNet(address: IpNet): void {

@@ -1,7 +1,8 @@
 // rtnetlink message codec: unknown attributes survive decode (and re-encode byte for byte); the decoders
 // turn kernel-shaped messages into Link / Addr / Route.
 import t from "tap";
-import { formatCidr, formatIp, parseCidr } from "../../core/ip.js";
+import { formatCidr, formatIp } from "../../core/ip.js";
+import { parseCidr } from "../../core/ip-parse.js";
 import type { ByteWriter} from "../netlink/attr.js";
 import { encodeAttrs, nla } from "../netlink/attr.js";
 import { encodeMessage, parseMessages } from "../netlink/header.js";

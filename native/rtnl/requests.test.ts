@@ -3,7 +3,7 @@
 // host byte order = little-endian on x86_64/aarch64). The kernel tests (test/native) prove the kernel accepts
 // exactly these bytes. Sequence number and port id are 0 here: the socket stamps the sequence when sending.
 import t from "tap";
-import { parseCidr, parseIp } from "../../core/ip.js";
+import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import { addrAddRequest, addrDelRequest, addrReplaceRequest } from "./addr.js";
 import {
   linkAddBridgeRequest,

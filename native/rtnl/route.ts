@@ -2,7 +2,6 @@
 // decoder from RTM_NEWROUTE to `Route`. Pure; rtnl.ts sends them.
 // Imports ../netlink codec, ./messages, ./constants, ./ip-bytes and types of core/ip and ../api.
 
-import type { IpAddr, IpFamily } from "../../core/ip.js";
 import type { RawAttr, Route, RouteSpec } from "../api.js";
 import { attrNested, attrU32, findAttr, nla } from "../netlink/attr.js";
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST } from "../netlink/constants.js";
@@ -31,7 +30,7 @@ import {
   RT_TABLE_UNSPEC,
 } from "./constants.js";
 import { afToFamily, familyToAf } from "./addr.js";
-import { bitsOf, formatIpText as formatIp, ipFromBytes, ipToBytes, networkAddr } from "../../core/ip-bits.js";
+import { bitsOf, formatIp, ipFromBytes, ipToBytes, networkOf, type IpAddr, type IpFamily } from "../../core/ip.js";
 import type { RouteMessage } from "./messages.js";
 
 const ACK = NLM_F_REQUEST | NLM_F_ACK;
@@ -67,7 +66,7 @@ function routeMessage(type: typeof RTM_NEWROUTE | typeof RTM_DELROUTE, flags: nu
   if (dstLen < 0 || dstLen > bitsOf(family)) throw new RangeError(`Invalid prefix length ${dstLen}`);
   const attrs: RawAttr[] = [];
   // Only the network part of dst: the kernel rejects host bits with EINVAL ("Invalid prefix for given prefix length").
-  if (spec.dst !== undefined && dstLen > 0) attrs.push(nla.bytes(RTA_DST, ipToBytes(networkAddr(spec.dst))));
+  if (spec.dst !== undefined && dstLen > 0) attrs.push(nla.bytes(RTA_DST, ipToBytes(networkOf(spec.dst).addr)));
   if (spec.gateway !== undefined) attrs.push(nla.bytes(RTA_GATEWAY, ipToBytes(spec.gateway)));
   if (spec.src !== undefined) attrs.push(nla.bytes(RTA_PREFSRC, ipToBytes(spec.src)));
   if (spec.oif !== undefined) {

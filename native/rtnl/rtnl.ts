@@ -2,7 +2,6 @@
 // operation of the `Rtnl` contract as one request built by link.ts/addr.ts/route.ts.
 // Imports ../netlink, ../netns and the pure rtnl codec. Synchronous: each call returns once the kernel answered.
 
-import type { IpFamily, IpNet } from "../../core/ip.js";
 import type {
   Addr,
   AddrAddOptions,
@@ -26,7 +25,7 @@ import { NetlinkSocket, type NetlinkTransport, openKernelTransport } from "../ne
 import { withNetnsSync } from "../netns.js";
 import { addrAddRequest, addrDelRequest, addrListRequest, addrReplaceRequest, decodeAddr } from "./addr.js";
 import { rtmTypeName } from "./constants.js";
-import { formatCidrText as formatCidr } from "../../core/ip-bits.js";
+import { formatCidr, type IpFamily, type IpNet } from "../../core/ip.js";
 import {
   decodeLink,
   linkAddBridgeRequest,

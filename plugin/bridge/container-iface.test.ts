@@ -1,6 +1,7 @@
 import t from "tap";
 import type { CniRoute, IpConfig } from "../../core/cni/result.js";
-import { formatCidr, formatIp, parseCidr, parseIp } from "../../core/ip.js";
+import { formatCidr, formatIp } from "../../core/ip.js";
+import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import { familyGateway, planRoutes, reportedRoutes, routeMatches } from "./container-iface.js";
 import type { Route } from "../../native/index.js";
 

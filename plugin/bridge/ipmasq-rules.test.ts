@@ -1,6 +1,6 @@
 import t from "tap";
 import { createHash } from "node:crypto";
-import { parseCidr } from "../../core/ip.js";
+import { parseCidr } from "../../core/ip-parse.js";
 import {
   chainNameFromDigest,
   formatComment,

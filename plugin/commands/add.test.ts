@@ -1,7 +1,7 @@
 import t from "tap";
 import type { NetConf } from "../../core/cni/netconf.js";
 import type { Result } from "../../core/cni/result.js";
-import { parseCidr } from "../../core/ip.js";
+import { parseCidr } from "../../core/ip-parse.js";
 import { containerMacOf, mergeResult } from "./add.js";
 
 const conf = (mac?: string): NetConf => ({ mac } as unknown as NetConf);

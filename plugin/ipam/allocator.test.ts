@@ -1,7 +1,8 @@
 import t from "tap";
 import { throwsCni } from "../../test/support/assert-cni.js";
 import { parseRangeSet, type RangeSet } from "../../core/cni/netconf.js";
-import { formatIp, parseIp, type IpAddr } from "../../core/ip.js";
+import { formatIp, type IpAddr } from "../../core/ip.js";
+import { parseIp } from "../../core/ip-parse.js";
 import { allocate, candidates } from "./allocator.js";
 import { decodeLeaseContent, encodeLeaseOwner, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";
 

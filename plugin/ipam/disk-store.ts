@@ -23,7 +23,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
-import { formatIp, tryParseIp, type IpAddr } from "../../core/ip.js";
+import { formatIp, type IpAddr } from "../../core/ip.js";
+import { tryParseIp } from "../../core/ip-parse.js";
 import { acquireFileLock, type FileLock, type FileLockOptions } from "../../native/index.js";
 import { BOOT_ID_FILE, parseBootId } from "./boot-id.js";
 import { decodeLeaseContent, encodeLeaseOwner, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";

@@ -6,7 +6,8 @@
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { Attachment, HostLocalIpamConf, NetConf, RangeSet } from "../../core/cni/netconf.js";
 import type { IpConfig, Result } from "../../core/cni/result.js";
-import { compareIp, formatIp, ipEqual, parseCidr, parseIp, type IpAddr } from "../../core/ip.js";
+import { compareIp, formatIp, ipEqual, type IpAddr } from "../../core/ip.js";
+import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import type { Logger } from "../types.js";
 import { readKernelBootId } from "./boot-id.js";
 import { allocate, formatRangeSet, rangeContains, rangeFor } from "./allocator.js";

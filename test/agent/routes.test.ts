@@ -3,7 +3,7 @@
 // writes when converged, both iptables backends, cleanup.
 
 import t from "tap";
-import { parseCidr } from "../../core/ip.js";
+import { parseCidr } from "../../core/ip-parse.js";
 import { createHostDeps } from "../../agent/host.js";
 import { nullLogger } from "../../agent/log.js";
 import { runCleanup } from "../../agent/cleanup.js";

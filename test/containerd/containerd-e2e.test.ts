@@ -4,7 +4,8 @@
 
 import t from "tap";
 import type { Test } from "tap";
-import { containsIp, parseCidr, parseIp } from "../../core/ip.js";
+import { containsIp } from "../../core/ip.js";
+import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import { CONTAINERD_SKIP, startContainerd, type Containerd } from "./containerd-harness.js";
 import { describePod, ping, runPod, stopAndRemove, type Pod } from "./pods.js";
 

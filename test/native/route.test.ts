@@ -1,6 +1,7 @@
 // Kernel tests of the route operations of native/ in throwaway namespaces (our decoder + `ip -j`).
 import t from "tap";
-import { formatCidr, formatIp, parseCidr, parseIp } from "../../core/ip.js";
+import { formatCidr, formatIp } from "../../core/ip.js";
+import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import {
   IFA_F_NODAD,
   NetlinkError,

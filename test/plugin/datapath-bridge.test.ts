@@ -4,7 +4,7 @@
 
 import t from "tap";
 import { CniError } from "../../core/cni/errors.js";
-import { parseCidr, parseIp } from "../../core/ip.js";
+import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import { ensureBridge, ensureGatewayAddrs, findBridge } from "../../plugin/bridge/bridge.js";
 import { configureContainerIface, planRoutes, setLoopbackUp } from "../../plugin/bridge/container-iface.js";
 import { findContainerNs, getContainerNs, openHostNs, type NsHandle } from "../../plugin/bridge/netns.js";
