@@ -5,6 +5,7 @@
 import { readdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { basename, dirname, join } from "node:path";
+import { KUBENET_NETWORK } from "../core/cni/conflist.js";
 import { parseCidr } from "../core/ip-parse.js";
 import type { Agent } from "./agent.js";
 import type { AgentConfig } from "./config.js";
@@ -12,7 +13,6 @@ import { GcSweeper } from "./gc-sweep.js";
 import type { HostDeps } from "./host.js";
 import { formatDuration } from "./duration.js";
 import type { Logger } from "./log.js";
-import { NETWORK_NAME } from "./reconcilers/conflist.js";
 
 export interface StartGcOptions {
   readonly config: Omit<AgentConfig, "source">;
@@ -42,7 +42,7 @@ export function startGcSweep(o: StartGcOptions): GcSweeper | undefined {
       gcIntervalMs: config.gcIntervalMs ?? 600_000,
       plugin: config.gcPlugin ?? defaultPluginPath(o.self),
       cniConfDir: config.cniConfDir,
-      leaseDir: join(config.ipamDataDir, NETWORK_NAME),
+      leaseDir: join(config.ipamDataDir, KUBENET_NETWORK),
       checkIntervalMs: config.resyncIntervalMs,
     },
     {

@@ -6,10 +6,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { KUBENET_NETWORK, KUBENET_TYPE, type KubenetConflist } from "../../core/cni/conflist.js";
 import { formatCidr, formatIp, networkOf, nthAddress, type IpFamily, type IpNet } from "../../core/ip.js";
 
 export const DEFAULT_CONFLIST_NAME = "05-kubenet.conflist";
-export const NETWORK_NAME = "kubenet";
 /**
  * 1.0.0, not 1.1.0: containerd 1.7 (libcni 1.1) cannot read 1.1.0 results. Set --cni-version 1.1.0 on
  * runtimes with libcni >= 1.2 (containerd 2.x) to get GC and STATUS.
@@ -43,12 +43,12 @@ const DEFAULT_ROUTE: Record<IpFamily, string> = { 4: "0.0.0.0/0", 6: "::/0" };
 /** The conflist text (stable key order, two-space indent, trailing newline). */
 export function renderConflist(input: ConflistInput): string {
   const families = [...new Set(input.podCidrs.map((c) => c.addr.family))];
-  const conf = {
+  const conf: KubenetConflist = {
     cniVersion: input.cniVersion,
-    name: NETWORK_NAME,
+    name: KUBENET_NETWORK,
     plugins: [
       {
-        type: "kubenet",
+        type: KUBENET_TYPE,
         bridge: input.bridge,
         mtu: input.mtu,
         hairpinMode: true,
@@ -131,7 +131,7 @@ export async function removeConflist(dir: string, name: string): Promise<boolean
 function isOurConflist(text: string): boolean {
   try {
     const doc = JSON.parse(text) as { name?: unknown; plugins?: unknown };
-    return doc.name === NETWORK_NAME && Array.isArray(doc.plugins) && doc.plugins.some((p) => (p as { type?: unknown } | null)?.type === "kubenet");
+    return doc.name === KUBENET_NETWORK && Array.isArray(doc.plugins) && doc.plugins.some((p) => (p as { type?: unknown } | null)?.type === KUBENET_TYPE);
   } catch {
     return false;
   }

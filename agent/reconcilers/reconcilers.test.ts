@@ -1,17 +1,12 @@
-// Unit tests of the pure parts of the reconcilers (MTU choice, conflist text, bridge plan, sysctl logic)
-// and of the conflist file handling in a temp dir (no root needed).
+// Unit tests of the pure parts of the reconcilers (MTU choice, bridge plan, sysctl logic); the conflist's
+// are in conflist.test.ts. No root needed.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import t from "tap";
-import { parseNetConf, peekAgentSocket } from "../../core/cni/netconf.js";
 import { formatCidr, type IpNet } from "../../core/ip.js";
 import { parseCidr } from "../../core/ip-parse.js";
-import type { Addr, Link } from "../../native/index.js";
+import { IFF_LOOPBACK, IFF_POINTOPOINT, type Addr, type Link } from "../../native/index.js";
 import { planBridge, syncBridge, type BridgeRtnl } from "./bridge.js";
-import { cniConfigFiles, removeConflist, renderConflist, syncConflist } from "./conflist.js";
-import { detectMtu, FALLBACK_MTU, IFF_LOOPBACK, IFF_POINTOPOINT } from "./mtu.js";
+import { detectMtu, FALLBACK_MTU } from "./mtu.js";
 import { desiredSysctls, syncSysctls, type SysctlIo } from "./sysctls.js";
 
 let nextIndex = 1;
@@ -43,70 +38,6 @@ t.test("detectMtu: smallest MTU of up, non-loopback, non-p2p links, without cbr0
   t.same(detectMtu([link("eth0", 500)], "cbr0"), { mtu: 1460, from: undefined }, "< 576 is rejected");
   t.same(detectMtu([link("eth0", 576)], "cbr0"), { mtu: 576, from: "eth0" });
   t.same(detectMtu([...links, link("up0", 1450, { kind: "veth" })], "cbr0"), { mtu: 1450, from: "up0" }, "a veth uplink (nobody's port) counts");
-});
-
-t.test("renderConflist: the kubenet config the plugin expects (single and dual-stack)", async (t) => {
-  const text = renderConflist({ podCidrs: [parseCidr("172.20.1.0/24")], bridge: "cbr0", mtu: 1460, ipamDataDir: "/var/lib/cni/networks", cniVersion: "1.1.0" });
-  t.same(JSON.parse(text), {
-    cniVersion: "1.1.0",
-    name: "kubenet",
-    plugins: [
-      {
-        type: "kubenet", bridge: "cbr0", mtu: 1460, hairpinMode: true, isGateway: true, isDefaultGateway: true, forceAddress: true,
-        ipam: { type: "host-local", ranges: [[{ subnet: "172.20.1.0/24", gateway: "172.20.1.1" }]], routes: [{ dst: "0.0.0.0/0" }], dataDir: "/var/lib/cni/networks" },
-      },
-    ],
-  });
-  t.ok(text.endsWith("}\n"));
-  const dual = JSON.parse(renderConflist({ podCidrs: [parseCidr("10.1.2.0/24"), parseCidr("fd00:1:2::/64")], bridge: "br9", mtu: 9000, ipamDataDir: "/d", cniVersion: "1.0.0" })) as {
-    plugins: { bridge: string; ipam: { ranges: unknown; routes: unknown } }[];
-  };
-  t.same(dual.plugins[0]?.ipam.ranges, [[{ subnet: "10.1.2.0/24", gateway: "10.1.2.1" }], [{ subnet: "fd00:1:2::/64", gateway: "fd00:1:2::1" }]]);
-  t.same(dual.plugins[0]?.ipam.routes, [{ dst: "0.0.0.0/0" }, { dst: "::/0" }]);
-  const capable = JSON.parse(renderConflist({ podCidrs: [parseCidr("10.1.2.0/24")], bridge: "cbr0", mtu: 1460, ipamDataDir: "/d", cniVersion: "1.0.0", capabilities: { bandwidth: true } })) as {
-    plugins: { capabilities?: unknown }[];
-  };
-  t.same(capable.plugins[0]?.capabilities, { bandwidth: true }, "capabilities declared on the plugin");
-  t.equal((JSON.parse(renderConflist({ podCidrs: [parseCidr("10.1.2.0/24")], bridge: "cbr0", mtu: 1460, ipamDataDir: "/d", cniVersion: "1.0.0", capabilities: {} })) as { plugins: { capabilities?: unknown }[] }).plugins[0]?.capabilities, undefined, "none: no key");
-});
-
-t.test("renderConflist: the plugin's own config parser accepts it, with the bridge semantics the agent relies on", async (t) => {
-  for (const cniVersion of ["1.0.0", "1.1.0"]) {
-    const list = JSON.parse(
-      renderConflist({ podCidrs: [parseCidr("10.244.1.0/24"), parseCidr("fd00:10:244:1::/64")], bridge: "cbr0", mtu: 1460, ipamDataDir: "/var/lib/cni/networks", cniVersion }),
-    ) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
-    // A runtime hands each plugin of the list {cniVersion, name} plus the plugin's own keys.
-    const conf = parseNetConf(JSON.stringify({ cniVersion: list.cniVersion, name: list.name, ...list.plugins[0] }), "kubenet");
-    t.equal(conf.plugin, "kubenet");
-    t.match(conf.bridge, { bridge: "cbr0", isGateway: true, isDefaultGateway: true, forceAddress: true, hairpinMode: true, mtu: 1460 });
-    t.equal(conf.ipam?.type, "host-local");
-  }
-});
-
-t.test("syncConflist: atomic write only on change, shadowing files reported, others untouched", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "kt-conf-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, "10-containerd-net.conflist"), "{}");
-  writeFileSync(join(dir, "README"), "x");
-  const first = await syncConflist(dir, "05-kubenet.conflist", "A\n");
-  t.same(first, { wrote: true, shadowedBy: [] });
-  t.equal(readFileSync(join(dir, "05-kubenet.conflist"), "utf8"), "A\n");
-  t.same(await syncConflist(dir, "05-kubenet.conflist", "A\n"), { wrote: false, shadowedBy: [] }, "unchanged => no write");
-  writeFileSync(join(dir, "00-other.conf"), "{}");
-  t.same(await syncConflist(dir, "05-kubenet.conflist", "B\n"), { wrote: true, shadowedBy: ["00-other.conf"] });
-  t.same(readdirSync(dir).sort(), ["00-other.conf", "05-kubenet.conflist", "10-containerd-net.conflist", "README"], "no temp file left, others kept");
-  t.same(cniConfigFiles(["b.json", "a.conf", ".hidden.conf", "x.txt", "Z.conflist"]), ["Z.conflist", "a.conf", "b.json"], "byte order, libcni extensions");
-});
-
-t.test("removeConflist: only a conflist of ours is removed", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "kt-conf-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  t.equal(await removeConflist(dir, "05-kubenet.conflist"), false, "absent");
-  writeFileSync(join(dir, "05-kubenet.conflist"), '{"name":"someone-else","plugins":[{"type":"bridge"}]}');
-  t.equal(await removeConflist(dir, "05-kubenet.conflist"), false, "not ours");
-  writeFileSync(join(dir, "05-kubenet.conflist"), renderConflist({ podCidrs: [parseCidr("10.0.0.0/24")], bridge: "cbr0", mtu: 1500, ipamDataDir: "/x", cniVersion: "1.0.0" }));
-  t.equal(await removeConflist(dir, "05-kubenet.conflist"), true);
-  t.same(readdirSync(dir), []);
 });
 
 t.test("planBridge: stale addresses out, new gateway in, IPv6 link-local kept, MTU", async (t) => {
@@ -188,15 +119,4 @@ t.test("syncSysctls: br_netfilter missing => modprobe; failure reported, other s
   t.equal(missing.brNetfilter, "missing");
   t.same(missing.written, ["net.ipv4.ip_forward"]);
   t.match(missing.problems, [/br_netfilter is not loaded and modprobe failed \(modprobe: not found\)/]);
-});
-
-t.test("renderConflist: agentSocket (the CNI service's socket, or off) is written for the plugin and accepted by it", async (t) => {
-  for (const agentSocket of ["/run/kubenet/cni.sock", "off"]) {
-    const text = renderConflist({ podCidrs: [parseCidr("10.0.0.0/24")], bridge: "cbr0", mtu: 1500, ipamDataDir: "/x", cniVersion: "1.0.0", agentSocket });
-    const plugin = (JSON.parse(text) as { plugins: Record<string, unknown>[] }).plugins[0] ?? {};
-    t.equal(plugin["agentSocket"], agentSocket);
-    const stdin = JSON.stringify({ ...plugin, cniVersion: "1.0.0", name: "kubenet" });
-    t.equal(peekAgentSocket(stdin), agentSocket === "off" ? undefined : agentSocket);
-    t.doesNotThrow(() => parseNetConf(stdin, "kubenet"));
-  }
 });
