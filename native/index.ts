@@ -111,7 +111,8 @@ export {
   RT_TABLE_MAIN,
   RT_TABLE_UNSPEC,
 } from "./rtnl/constants.js";
-export { UnixStream, peerCredentials, type PeerCredentials } from "./unix-socket.js";
+export { peerCredentials, type PeerCredentials } from "./unix-socket.js";
+export { UnixStream } from "./unix-stream.js";
 
 // CRI (asynchronous: gRPC to the container runtime; @grpc/grpc-js loads on the first openCri()).
 export { CriError, DEFAULT_CRI_ENDPOINT, GRPC_NOT_FOUND, GRPC_UNAVAILABLE, criTarget, openCri } from "./cri/client.js";

@@ -1,13 +1,17 @@
 // plugin/client: the thin client's half of the CNI service. Sends the runtime's env table and stdin to the
 // agent's service over a unix socket and says what happened: answered (write it out), unavailable (nothing
 // ran: run in-process), or lost (the service took the request and then failed or went silent: CNI code 11,
-// never a second run). Imports core/ only; the socket is passed in (native UnixStream in production), so
-// this stays testable and loads no streams. Synchronous.
+// never a second run). Imports core/ only, and only its light modules (the thin client loads this at start-up:
+// no config parser, no IP layer); the socket is passed in (native UnixStream in production), so this stays
+// testable and loads no streams. Synchronous.
 
 import { CNI_ERROR_CODE, CniError, encodeError, q } from "../core/cni/errors.js";
-import { peekCniVersion } from "../core/cni/netconf.js";
+import { peekCniVersion } from "../core/cni/peek.js";
 import { CURRENT_CNI_VERSION } from "../core/cni/version.js";
 import { REFUSAL, WIRE_HEADER_BYTES, WIRE_MAX_BODY, WireError, decodeAnswer, encodeRequest, type WireRequest } from "../core/cni/wire.js";
+
+/** Largest config accepted on stdin. A real config (prevResult included) is a few KiB. */
+export const MAX_STDIN_BYTES = 1024 * 1024;
 
 /** The commands worth a round trip (VERSION and mistakes are answered in-process without koffi). */
 export const SERVICE_COMMANDS: ReadonlySet<string> = new Set(["ADD", "DEL", "CHECK", "GC", "STATUS"]);

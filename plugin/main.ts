@@ -1,17 +1,20 @@
 // plugin/main: the CNI executable's entry point (bundled to dist/kubenet; dist/bridge, dist/host-local and
 // dist/loopback are symlinks, and basename(argv[1]) picks the plugin). The only plugin file that touches
-// process.env, stdio and the exit status. Loads just what the invocation needs: the datapath commands (and
-// through them native/ and koffi) are imported lazily, so VERSION, errors and host-local stay cheap.
+// process.env, stdio and the exit status.
 // First it is a thin client: ADD/DEL/CHECK/GC/STATUS go to the agent's CNI service when one listens (the
 // config's agentSocket, else /run/kubenet/cni.sock); with no service the command runs here, as before.
+// Start-up is the budget, so the static imports are only the thin client's: stdin/stdout, the wire format,
+// the cheap stdin peeks and a unix socket (native/client: Bun's own FFI under Bun, no koffi, no netlink).
+// skel, the commands and through them native/index and koffi are imported only when the command runs here.
 
 import { readSync, writeSync, appendFileSync } from "node:fs";
 import { basename } from "node:path";
 import { CNI_ERROR_CODE, CniError } from "../core/cni/errors.js";
-import { peekAgentSocket, type PluginName } from "../core/cni/netconf.js";
-import { UnixStream } from "../native/index.js";
-import { SERVICE_COMMANDS, callService, lostRequestError } from "./client.js";
-import { MAX_STDIN_BYTES, skelMain, type SkelIo } from "./skel.js";
+import type { PluginName } from "../core/cni/netconf.js";
+import { peekAgentSocket } from "../core/cni/peek.js";
+import { clientConnector } from "../native/client.js";
+import { MAX_STDIN_BYTES, SERVICE_COMMANDS, callService, lostRequestError } from "./client.js";
+import type { SkelIo } from "./skel.js";
 import type { PluginCommands } from "./types.js";
 
 const sleepMs = (ms: number): void => {
@@ -105,7 +108,7 @@ function stdinOnce(limit: number): Buffer {
  * The thin client: returns the exit code when the service answered (or lost the request: code 11), or
  * undefined when the command must run in-process (no service, refused, or not a command worth a trip).
  */
-function viaService(): number | undefined {
+async function viaService(): Promise<number | undefined> {
   if (!SERVICE_COMMANDS.has(process.env["CNI_COMMAND"] ?? "")) return undefined;
   let stdin: Buffer;
   try {
@@ -115,18 +118,27 @@ function viaService(): number | undefined {
   }
   const path = peekAgentSocket(stdin);
   if (path === undefined) return undefined;
+  const debug = process.env["KUBENET_DEBUG"] === "1";
   const env = Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined);
-  const outcome = callService(path, { invokedAs, env, stdin }, (p) => UnixStream.connect(p));
+  let socket;
+  try {
+    socket = await clientConnector();
+  } catch (e) {
+    if (debug) writeAll(2, `kubenet: running in-process: no socket binding: ${e instanceof Error ? e.message : String(e)}\n`);
+    return undefined;
+  }
+  const outcome = callService(path, { invokedAs, env, stdin }, socket.connect);
   switch (outcome.kind) {
     case "answered":
       writeAll(1, outcome.stdout);
       writeAll(2, outcome.stderr);
+      if (debug) writeAll(2, `kubenet: answered by the CNI service at ${path} (socket through ${socket.binding})\n`);
       return outcome.exitCode;
     case "lost":
       writeAll(1, lostRequestError(path, outcome.reason, stdin));
       return 1;
     case "unavailable":
-      if (process.env["KUBENET_DEBUG"] === "1") writeAll(2, `kubenet: running in-process: ${outcome.reason}\n`);
+      if (debug) writeAll(2, `kubenet: running in-process: ${outcome.reason} (socket through ${socket.binding})\n`);
       return undefined;
   }
 }
@@ -141,25 +153,25 @@ const io: SkelIo = {
   loadCommands,
 };
 
-const served = viaService();
-if (served !== undefined) {
-  // Nothing is pending: every write above was synchronous. Exit at once instead of winding Node down.
-  process.exit(served);
+/** The command in this process: skel (and the commands, native/, koffi) load only now. */
+async function inProcess(): Promise<number> {
+  // `kubenet status` / `kubenet gc`: operator subcommands, only when no runtime is calling (no CNI_COMMAND).
+  const sub = process.argv[2];
+  if (process.env["CNI_COMMAND"] === undefined && (sub === "status" || sub === "gc")) {
+    return (await import("./admin/main.js")).adminMain(sub, process.argv.slice(3), io);
+  }
+  return (await import("./skel.js")).skelMain(io);
 }
-
-// `kubenet status` / `kubenet gc`: operator subcommands, only when no runtime is calling (no CNI_COMMAND).
-const sub = process.argv[2];
-const admin = process.env["CNI_COMMAND"] === undefined && (sub === "status" || sub === "gc")
-  ? import("./admin/main.js").then((m) => m.adminMain(sub, process.argv.slice(3), io))
-  : undefined;
 
 // Exit as soon as the answer is out: stdout, stderr and the log file are written synchronously, so nothing is
 // pending. Letting the runtime wind down instead (process.exitCode) costs every call ~10 ms of teardown.
-(admin ?? skelMain(io)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    // skelMain never throws; this is the last line of defence.
-    writeAll(2, `kubenet: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  },
-);
+viaService()
+  .then((served) => served ?? inProcess())
+  .then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      // skelMain never throws; this is the last line of defence.
+      writeAll(2, `kubenet: fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );

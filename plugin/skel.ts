@@ -19,11 +19,12 @@ import {
 import { encodeResult } from "../core/cni/result.js";
 import { CURRENT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, type CniVersion } from "../core/cni/version.js";
 import { LockTimeoutError, NetlinkError, NetnsNotFoundError, NotNetnsError, SysError } from "../native/index.js";
+import { MAX_STDIN_BYTES } from "./client.js";
 import { versionInfo } from "./commands/version.js";
 import type { CniCommand, Logger, PluginCommands, PluginContext, PluginRequest } from "./types.js";
 
-/** Largest config accepted on stdin. A real config (prevResult included) is a few KiB. */
-export const MAX_STDIN_BYTES = 1024 * 1024;
+/** Largest config accepted on stdin (defined beside the thin client, which reads stdin first). */
+export { MAX_STDIN_BYTES } from "./client.js";
 
 export interface SkelIo {
   /** The name the executable was invoked as (basename of argv[1]): picks the plugin. */

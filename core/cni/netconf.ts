@@ -22,6 +22,10 @@ import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
 import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, isCniVersion, type CniVersion } from "./version.js";
+import { agentSocketProblem } from "./peek.js";
+
+// The cheap looks at stdin live in ./peek (the thin client loads them without this parser).
+export { DEFAULT_AGENT_SOCKET, agentSocketProblem, peekAgentSocket, peekCniVersion } from "./peek.js";
 
 export type PluginName = "kubenet" | "bridge" | "host-local" | "loopback" | "bandwidth";
 
@@ -477,52 +481,6 @@ function parseAttachments(v: unknown, key: string): Attachment[] {
     }
     return { containerId: a["containerID"], ifName: a["ifname"] };
   });
-}
-
-/** Reads the version only (for error JSON before the rest is validated); undefined when unusable. */
-export function peekCniVersion(stdin: Uint8Array | string): CniVersion | undefined {
-  try {
-    const raw: unknown = JSON.parse(typeof stdin === "string" ? stdin : Buffer.from(stdin).toString("utf8"));
-    if (!isObj(raw)) return undefined;
-    const v = raw["cniVersion"];
-    if (v === undefined || v === "") return DEFAULT_CNI_VERSION;
-    return isCniVersion(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Where the agent's CNI service listens unless the config's `agentSocket` says otherwise. */
-export const DEFAULT_AGENT_SOCKET = "/run/kubenet/cni.sock";
-/** sockaddr_un.sun_path holds 108 bytes, the terminating NUL included. */
-const MAX_SOCKET_PATH_BYTES = 107;
-
-/** What is wrong with an `agentSocket` value (an absolute path, or "off"), or undefined when it is fine. */
-export function agentSocketProblem(v: unknown): string | undefined {
-  if (typeof v !== "string") return `agentSocket must be a string, got ${q(v)}`;
-  if (v === "off") return undefined;
-  if (!v.startsWith("/")) return `agentSocket ${q(v)} is not an absolute path: use e.g. ${q(DEFAULT_AGENT_SOCKET)}, or "off"`;
-  if (Buffer.byteLength(v) > MAX_SOCKET_PATH_BYTES || v.includes("\0")) {
-    return `agentSocket ${q(v)} is not a usable unix socket path (at most ${MAX_SOCKET_PATH_BYTES} bytes, no NUL)`;
-  }
-  return undefined;
-}
-
-/**
- * The thin client's look at stdin: the service socket to try (the `agentSocket` key, else the default), or
- * undefined when the request must run in-process: agentSocket is "off", or stdin is not a JSON object or has
- * an invalid agentSocket (then the in-process run reports the problem with its proper error code).
- */
-export function peekAgentSocket(stdin: Uint8Array | string): string | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(typeof stdin === "string" ? stdin : Buffer.from(stdin).toString("utf8"));
-  } catch {
-    return undefined;
-  }
-  if (!isObj(raw)) return undefined;
-  const v = raw["agentSocket"] ?? DEFAULT_AGENT_SOCKET;
-  return agentSocketProblem(v) === undefined && v !== "off" ? (v as string) : undefined;
 }
 
 /** The stdin JSON object, or CniError 6. */
