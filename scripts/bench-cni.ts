@@ -3,7 +3,8 @@
 // interleaved: ADD, CHECK (with the ADD's result as prevResult) and DEL of every pod, at each concurrency.
 // Modes: "go"; "ours" (dist/kubenet, no agent: the command runs in-process); "ours-agent" (the same executable
 // with the agent's CNI service running on the default socket /run/kubenet/cni.sock, started here for that mode's
-// phases only, so the loopback call finds it as on a node). Each mode has its own bridge and subnet.
+// phases only, so the loopback call finds it as on a node, and warmed with C unmeasured pods first: see
+// warmAgent). Each mode has its own bridge and subnet.
 // Run by scripts/bench.sh inside `unshare --net --mount` with tmpfs over /run: no trace on the machine.
 //   node bench-cni.cjs --dist DIR --work DIR [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent]
 //                      [--variant NAME=PATH ...]   (another build of ours, e.g. the Node script, no agent)
@@ -161,6 +162,22 @@ async function withAgent(m: Mode, fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/**
+ * A node's agent runs for days: its service threads are started once, by the first burst. The bench starts it
+ * afresh for each mode's phases, so before measuring it runs `c` pods through it at concurrency `c`, unmeasured
+ * (the threads it starts then stay, as they do on a node).
+ */
+async function warmAgent(m: Mode, c: number, prefix: string): Promise<void> {
+  if (m.agent === undefined) return;
+  const names = Array.from({ length: c }, (_, i) => `${prefix}${m.name.replace(/[^a-z0-9]/g, "")}w${i}`);
+  netns("add", names);
+  try {
+    for (const op of ["ADD", "DEL"] as const) await Promise.all(names.map((pod) => chain(m, op, pod)));
+  } finally {
+    netns("delete", names);
+  }
+}
+
 function netns(verb: "add" | "delete", names: readonly string[]): void {
   execFileSync("ip", ["-batch", "-"], { input: names.map((n) => `netns ${verb} ${n}\n`).join("") });
 }
@@ -192,6 +209,7 @@ async function main(): Promise<void> {
           const names = Array.from({ length: pods }, (_, p) => `b${r}c${c}${m.name.replace(/[^a-z0-9]/g, "")}p${p}`);
           netns("add", names);
           await withAgent(m, async () => {
+            await warmAgent(m, c, `w${r}c${c}`);
             for (const op of OPS) await phase(m, op, names, c, cell(m, c, op));
           });
           netns("delete", names);
