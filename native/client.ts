@@ -13,9 +13,14 @@ export { SysError } from "./ffi/sys-error.js";
 /** Which binding the thin client's socket uses in this runtime (for tests and KUBENET_DEBUG). */
 export type ClientBinding = "bun-ffi" | "koffi";
 
+async function koffiCalls(): Promise<StreamCalls> {
+  const { socket, connect, send, recvfrom, setsockopt, close } = await import("./ffi/libc.js");
+  return { socket, connect, send, recvfrom, setsockopt, close };
+}
+
 /** The connect function of the thin client, on the cheapest binding this runtime has. */
 export async function clientConnector(): Promise<{ readonly binding: ClientBinding; readonly connect: (path: string) => UnixStream }> {
   const bun = bunLibc();
-  const calls: StreamCalls = bun ?? (await import("./ffi/libc.js"));
+  const calls: StreamCalls = bun ?? (await koffiCalls());
   return { binding: bun !== undefined ? "bun-ffi" : "koffi", connect: (path) => UnixStream.connect(path, calls) };
 }

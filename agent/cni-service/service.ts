@@ -43,7 +43,7 @@ export interface CniServiceOptions {
  * Threads kept ready for a burst: kubelet starts a node's pods in parallel (a burst of 8 is common after a
  * drain). Each idle thread costs a few MB; more are started on demand up to maxWorkers, and stay.
  */
-export const DEFAULT_WARM_WORKERS = 8;
+const DEFAULT_WARM_WORKERS = 8;
 
 export interface RunningCniService {
   readonly path: string;

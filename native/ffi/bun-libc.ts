@@ -55,8 +55,8 @@ function isBunFfi(m: unknown): m is BunFfi {
   return typeof v?.dlopen === "function" && typeof v.read === "object" && v.read !== null;
 }
 
-/** Binds the calls on a loaded bun:ffi module. Exported for tests. */
-export function bindStreamCalls(ffi: BunFfi, libPath = LIBC): StreamCalls {
+/** Binds the calls on a loaded bun:ffi module. */
+function bindStreamCalls(ffi: BunFfi, libPath = LIBC): StreamCalls {
   const f = ffi.dlopen(libPath, SYMBOLS).symbols;
   const call = (name: keyof typeof SYMBOLS, ...args: unknown[]): unknown => (f[name] as (...a: unknown[]) => unknown)(...args);
   const errnoAt = call("__errno_location");

@@ -11,8 +11,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { build } from "esbuild";
 import t from "tap";
+import { bundleNode } from "../../scripts/bundle-node.mjs";
 import { REFUSAL, WIRE_HEADER_BYTES, decodeHeader, decodeRequestBody, encodeRefusal, encodeResult, type WireRequest } from "../../core/cni/wire.js";
 import { DIST, KUBENET_BIN, REPO_ROOT } from "../support/plugin-harness.js";
 import { containerId, tempDir, type TapTest } from "./datapath-support.js";
@@ -105,17 +105,7 @@ const BUILDS: readonly (Build & { readonly skip: string | false })[] = [
       // Inside dist/ so that koffi resolves from the repo's node_modules, as for the Node build of dist/kubenet.
       const dir = mkdtempSync(join(DIST, "thin-node-"));
       t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-      await build({
-        entryPoints: [join(REPO_ROOT, "plugin", "main.ts")],
-        outfile: join(dir, "kubenet"),
-        bundle: true,
-        platform: "node",
-        target: "node20",
-        format: "cjs",
-        external: ["koffi", "@kubernetes/client-node", "@grpc/grpc-js"],
-        banner: { js: "#!/usr/bin/env node" },
-        logLevel: "warning",
-      });
+      await bundleNode(join(REPO_ROOT, "plugin", "main.ts"), join(dir, "kubenet"));
       chmodSync(join(dir, "kubenet"), 0o755);
       symlinkSync("kubenet", join(dir, "host-local"));
       return join(dir, "host-local");
