@@ -13,9 +13,6 @@ const longFunctions = {
   "agent/agent.ts": 99, // sync
   "agent/cli.ts": 65, // buildCommonConfig
   "agent/main.ts": 64, // main
-  "agent/sources/kubernetes.ts": 142, // createKubernetesSource
-  "agent/sources/reflector.ts": 77, // createReflector
-  "native/rtnl/link.ts": 77, // decodeLink
   "plugin/commands/add.ts": 88, // cmdAdd
   "plugin/commands/check.ts": 68, // cmdCheck
   "plugin/commands/del.ts": 67, // cmdDel

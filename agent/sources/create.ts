@@ -3,7 +3,7 @@
 
 import type { AgentConfig, SourceConfig } from "../config.js";
 import type { Logger } from "../log.js";
-import { createKubeNodeApi, createKubeNodesListWatch } from "./kube-client.js";
+import { createKubeNodesListWatch } from "./kube-client.js";
 import { createNodesPeerSource, createPeersFileSource, type PeerSource } from "./peers.js";
 import { createKubernetesSource, type KubernetesSource } from "./kubernetes.js";
 import type { PodCidrSource } from "./pod-cidrs.js";
@@ -16,7 +16,7 @@ export async function createSource(config: SourceConfig, log: Logger): Promise<P
     case "static-file":
       return createStaticFileSource(config.path);
     case "kubernetes": {
-      const api = await createKubeNodeApi({ kubeconfig: config.kubeconfig });
+      const api = await createKubeNodesListWatch({ kubeconfig: config.kubeconfig, nodeName: config.nodeName });
       log.info("Watching the Node object", { node: config.nodeName, kubeconfig: config.kubeconfig ?? "in-cluster" });
       return createKubernetesSource({ api, nodeName: config.nodeName, log });
     }

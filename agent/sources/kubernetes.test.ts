@@ -1,12 +1,18 @@
-// The list/watch loop against a scripted NodeApi: resume from the last resourceVersion, relist on 410,
-// back off on errors. (test/agent/kubernetes-mode.test.ts runs the real client against a test API server.)
+// The Node source on the reflector's list/watch loop, against a scripted ListWatchApi: resume from the last
+// resourceVersion, relist on 410, back off on errors. (test/agent/kubernetes-mode.test.ts runs the real client against a test API server.)
 
 import t from "tap";
 import { formatCidr } from "../../core/ip.js";
 import { nullLogger } from "../log.js";
-import type { NodeApi, NodeListResult } from "./kube-client.js";
-import { backoffDelay, createKubernetesSource } from "./kubernetes.js";
+import { createKubernetesSource } from "./kubernetes.js";
 import { parsePodCidrs, podCidrTextsOfNode } from "./pod-cidrs.js";
+import { backoffDelay, type ListWatchApi } from "./reflector.js";
+
+/** A list answer narrowed to the node (the field selector): its Node, or none. */
+interface NodeListResult {
+  readonly node: unknown;
+  readonly resourceVersion: string;
+}
 
 const node = (rv: string, podCIDRs?: string[]): unknown => ({ metadata: { name: "n1", resourceVersion: rv }, spec: podCIDRs === undefined ? {} : { podCIDR: podCIDRs[0], podCIDRs } });
 
@@ -14,8 +20,8 @@ type Step =
   | { list: NodeListResult | Error }
   | { watch: { events: [string, unknown][]; end?: Error; expectRv: string } };
 
-/** A NodeApi that plays `steps` in order, then blocks until aborted. */
-function scripted(t: { equal: (found: string, wanted: string, msg: string) => unknown }, steps: Step[]): { api: NodeApi; calls: string[] } {
+/** A ListWatchApi that plays `steps` in order, then blocks until aborted. */
+function scripted(t: { equal: (found: string, wanted: string, msg: string) => unknown }, steps: Step[]): { api: ListWatchApi; calls: string[] } {
   const calls: string[] = [];
   const next = (): Step | undefined => steps.shift();
   const block = (signal: AbortSignal): Promise<never> => new Promise((_r, reject) => signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
@@ -28,9 +34,9 @@ function scripted(t: { equal: (found: string, wanted: string, msg: string) => un
         if (s === undefined) return new Promise(() => undefined);
         if (!("list" in s)) throw new Error(`expected a list step, got ${JSON.stringify(s)}`);
         if (s.list instanceof Error) throw s.list;
-        return s.list;
+        return { items: s.list.node === undefined ? [] : [s.list.node], resourceVersion: s.list.resourceVersion };
       },
-      async watch(_name, rv, onEvent, signal) {
+      async watch(rv, onEvent, signal) {
         calls.push(`watch@${rv}`);
         const s = next();
         if (s === undefined) return block(signal);

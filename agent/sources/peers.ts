@@ -4,8 +4,7 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../log.js";
 import { parsePeersFile, PeersFileError, peerOfNode, type Peer } from "../routes/peers.js";
-import type { WatchStats } from "./kubernetes.js";
-import { createReflector, type ListWatchApi, type ReflectorOptions } from "./reflector.js";
+import { createReflector, type ListWatchApi, type ReflectorOptions, type WatchStats } from "./reflector.js";
 
 export interface PeerSource {
   /** Watches in the background (Kubernetes); `onChange` fires when a node's routing fields changed. */

@@ -238,83 +238,63 @@ export function linkDelRequest(index: number): LinkMessage {
 // --- decoding ---
 
 /** RTM_NEWLINK -> Link. Unknown attributes stay in `attrs`. */
+/** The Link fields that come from attributes; each decoder below fills its own. */
+type LinkAttrFields = { -readonly [K in "name" | "kind" | "mtu" | "mac" | "master" | "parentIndex" | "linkNetnsId" | "operstate" | "hairpin" | "alias"]: Link[K] };
+type LinkAttrDecoder = (f: LinkAttrFields, a: RawAttr, family: number) => void;
+
+/** IFLA_BRPORT_MODE (hairpin) inside a port's nested settings, when present. */
+function hairpinIn(portSettings: RawAttr, f: LinkAttrFields): void {
+  const mode = findAttr(attrNested(portSettings), IFLA_BRPORT_MODE);
+  if (mode !== undefined) f.hairpin = attrU8(mode) !== 0;
+}
+
+const LINK_ATTR_DECODERS: Readonly<Record<number, LinkAttrDecoder>> = {
+  [IFLA_IFNAME]: (f, a) => void (f.name = attrStr(a)),
+  [IFLA_MTU]: (f, a) => void (f.mtu = attrU32(a)),
+  [IFLA_IFALIAS]: (f, a) => void (f.alias = attrStr(a)),
+  [IFLA_ADDRESS]: (f, a) => void (f.mac = formatMac(a.data)),
+  [IFLA_MASTER]: (f, a) => void (f.master = attrU32(a)),
+  [IFLA_LINK]: (f, a) => void (f.parentIndex = attrU32(a)),
+  [IFLA_LINK_NETNSID]: (f, a) => void (f.linkNetnsId = attrU32(a) | 0), // s32
+  [IFLA_OPERSTATE]: (f, a) => void (f.operstate = attrU8(a)),
+  [IFLA_LINKINFO]: (f, a) => {
+    const info = attrNested(a);
+    const k = findAttr(info, IFLA_INFO_KIND);
+    if (k !== undefined) f.kind = attrStr(k);
+    const slaveKind = findAttr(info, IFLA_INFO_SLAVE_KIND);
+    const slaveData = findAttr(info, IFLA_INFO_SLAVE_DATA);
+    if (slaveKind !== undefined && attrStr(slaveKind) === "bridge" && slaveData !== undefined) hairpinIn(slaveData, f);
+  },
+  // AF_BRIDGE dumps carry the port settings here instead.
+  [IFLA_PROTINFO]: (f, a, family) => {
+    if (family === AF_BRIDGE) hairpinIn(a, f);
+  },
+};
+
 export function decodeLink(msg: LinkMessage): Link {
   const { header, attrs } = msg;
-  let name = "";
-  let kind: string | undefined;
-  let mtu = 0;
-  let mac = "";
-  let master: number | undefined;
-  let parentIndex: number | undefined;
-  let linkNetnsId: number | undefined;
-  let operstate: number | undefined;
-  let hairpin: boolean | undefined;
-  let alias: string | undefined;
-  for (const a of attrs) {
-    switch (a.type) {
-      case IFLA_IFNAME:
-        name = attrStr(a);
-        break;
-      case IFLA_MTU:
-        mtu = attrU32(a);
-        break;
-      case IFLA_IFALIAS:
-        alias = attrStr(a);
-        break;
-      case IFLA_ADDRESS:
-        mac = formatMac(a.data);
-        break;
-      case IFLA_MASTER:
-        master = attrU32(a);
-        break;
-      case IFLA_LINK:
-        parentIndex = attrU32(a);
-        break;
-      case IFLA_LINK_NETNSID:
-        linkNetnsId = attrU32(a) | 0; // s32
-        break;
-      case IFLA_OPERSTATE:
-        operstate = attrU8(a);
-        break;
-      case IFLA_LINKINFO: {
-        const info = attrNested(a);
-        const k = findAttr(info, IFLA_INFO_KIND);
-        if (k !== undefined) kind = attrStr(k);
-        const slaveKind = findAttr(info, IFLA_INFO_SLAVE_KIND);
-        const slaveData = findAttr(info, IFLA_INFO_SLAVE_DATA);
-        if (slaveKind !== undefined && attrStr(slaveKind) === "bridge" && slaveData !== undefined) {
-          const mode = findAttr(attrNested(slaveData), IFLA_BRPORT_MODE);
-          if (mode !== undefined) hairpin = attrU8(mode) !== 0;
-        }
-        break;
-      }
-      case IFLA_PROTINFO: {
-        // AF_BRIDGE dumps carry the port settings here instead.
-        if (header.family === AF_BRIDGE) {
-          const mode = findAttr(attrNested(a), IFLA_BRPORT_MODE);
-          if (mode !== undefined) hairpin = attrU8(mode) !== 0;
-        }
-        break;
-      }
-    }
-  }
+  const f: LinkAttrFields = {
+    name: "", kind: undefined, mtu: 0, mac: "", master: undefined, parentIndex: undefined, linkNetnsId: undefined,
+    operstate: undefined, hairpin: undefined, alias: undefined,
+  };
+  for (const a of attrs) LINK_ATTR_DECODERS[a.type]?.(f, a, header.family);
   return {
     index: header.index,
-    name,
-    kind,
+    name: f.name,
+    kind: f.kind,
     flags: header.flags,
     up: (header.flags & IFF_UP) !== 0,
-    mtu,
-    mac,
-    master,
+    mtu: f.mtu,
+    mac: f.mac,
+    master: f.master,
     // Kernel surprise: IFLA_LINK is only sent when it differs from the link's own ifindex, so a veth whose
     // peer, in another namespace, happens to have the same ifindex reports no parent at all.
-    parentIndex,
-    linkNetnsId,
-    operstate,
+    parentIndex: f.parentIndex,
+    linkNetnsId: f.linkNetnsId,
+    operstate: f.operstate,
     promisc: (header.flags & IFF_PROMISC) !== 0,
-    hairpin,
-    alias,
+    hairpin: f.hairpin,
+    alias: f.alias,
     attrs,
   };
 }
