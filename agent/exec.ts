@@ -2,7 +2,7 @@
 // the kernel through native/ for links and sysctls; only the xtables tools are exec'd, because their
 // ruleset encoding is theirs to own. Async; every call has a deadline.
 
-import { spawn } from "node:child_process";
+import { runTool } from "../native/index.js";
 
 export interface ExecResult {
   /** Exit code, or null when killed (timeout). */
@@ -32,34 +32,12 @@ export class ExecError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-const MAX_OUTPUT = 64 * 1024 * 1024;
 
-export const execFile: ExecFn = (file, args, options = {}) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const collect = (into: Buffer[]) => (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_OUTPUT) child.kill("SIGKILL");
-      else into.push(chunk);
-    };
-    child.stdout.on("data", collect(out));
-    child.stderr.on("data", collect(err));
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
-    });
-    // A program that exits before reading its stdin must not crash us with EPIPE.
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(options.input ?? "");
-  });
+/** Through native's one spawn helper (runTool): same deadline and output cap as the plugin's tools. */
+export const execFile: ExecFn = async (file, args, options = {}) => {
+  const r = await runTool(file, args, { input: options.input, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
 
 /** Resolves with stdout when the program exits 0; rejects with ExecError quoting its stderr otherwise. */
 export async function execChecked(exec: ExecFn, file: string, args: readonly string[], options?: ExecOptions): Promise<string> {

@@ -118,3 +118,20 @@ export { UnixStream } from "./unix-stream.js";
 export { CriError, DEFAULT_CRI_ENDPOINT, GRPC_NOT_FOUND, GRPC_UNAVAILABLE, criTarget, openCri } from "./cri/client.js";
 export type { CriClient, OpenCriOptions } from "./cri/client.js";
 export { createTicketLockBuffer, openTicketLock, releaseTicketLockOf, type TicketLock } from "./ticket-lock.js";
+
+// iptables: the one text codec and the one way to run the xtables tools (plugin and agent).
+export type { SavedRule, SavedTable } from "./iptables/codec.js";
+export {
+  argOf,
+  emptyTable,
+  formatRule,
+  formatRuleArgs,
+  jumpsTo,
+  parseIptablesSave,
+  quoteArg,
+  sameArgs,
+  targetOf,
+  tokenizeRule,
+} from "./iptables/codec.js";
+export type { IptablesMode, ToolOptions, ToolResult } from "./iptables/tools.js";
+export { NO_TABLE_RE, XTABLES_LOCK_HELD_RE, iptablesCommand, restoreArgs, runTool } from "./iptables/tools.js";

@@ -4,7 +4,6 @@ import t from "tap";
 import type { ExecFn, ExecResult } from "../exec.js";
 import { detectIptablesMode } from "./backend.js";
 import { createIptables, iptablesCommand, supportsRandomFully } from "./iptables.js";
-import { parseIptablesSave, tokenizeRule, formatRuleArgs } from "./iptables-save.js";
 
 type Tables = Partial<Record<"iptables-nft-save" | "ip6tables-nft-save" | "iptables-legacy-save" | "ip6tables-legacy-save", string>>;
 
@@ -84,13 +83,3 @@ t.test("supportsRandomFully: iptables >= 1.6.2", async (t) => {
   t.notOk(supportsRandomFully("garbage"));
 });
 
-t.test("tokenizeRule/formatRuleArgs: quotes and escapes round-trip as iptables-restore reads them", async (t) => {
-  t.same(tokenizeRule('-A X -m comment --comment "a \\"quoted\\" \\\\ word" -j RETURN'), ["-A", "X", "-m", "comment", "--comment", 'a "quoted" \\ word', "-j", "RETURN"]);
-  const args = ["-m", "comment", "--comment", 'it\'s "x"', "-j", "ACCEPT"];
-  t.same(tokenizeRule(formatRuleArgs(args)), args);
-  t.same(tokenizeRule(formatRuleArgs(["--comment", ""])), ["--comment", ""]);
-  t.throws(() => tokenizeRule('-A X --comment "open'), SyntaxError);
-  const saved = parseIptablesSave("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n*nat\n:POSTROUTING ACCEPT [0:0]\n:MINE - [0:0]\n-A MINE -j RETURN\nCOMMIT\n", "nat");
-  t.same([...saved.chains], ["POSTROUTING", "MINE"]);
-  t.same(saved.rules, [{ chain: "MINE", args: ["-j", "RETURN"] }]);
-});

@@ -4,10 +4,10 @@
 // the limit instead of failing at once (pain point 8); the command timeout bounds the whole call.
 
 import type { IpFamily } from "../../core/ip.js";
+import { iptablesCommand, restoreArgs, type IptablesMode } from "../../native/index.js";
 import { execChecked, type ExecFn } from "../exec.js";
 
-/** "legacy" / "nft": the explicit variants (iptables-legacy-*, iptables-nft-*); "plain": whatever `iptables` is. */
-export type IptablesMode = "legacy" | "nft" | "plain";
+export { iptablesCommand, type IptablesMode };
 
 export interface Iptables {
   readonly family: IpFamily;
@@ -30,13 +30,6 @@ export interface IptablesOptions {
   readonly timeoutMs?: number;
 }
 
-/** The program name for a tool of a family and mode: ("restore", 6, "nft") => "ip6tables-nft-restore". */
-export function iptablesCommand(tool: "" | "save" | "restore", family: IpFamily, mode: IptablesMode): string {
-  const base = family === 4 ? "iptables" : "ip6tables";
-  const variant = mode === "plain" ? "" : `-${mode}`;
-  return `${base}${variant}${tool === "" ? "" : `-${tool}`}`;
-}
-
 export function createIptables(options: IptablesOptions): Iptables {
   const { exec, family, mode } = options;
   const wait = options.lockWaitSeconds ?? 5;
@@ -48,8 +41,7 @@ export function createIptables(options: IptablesOptions): Iptables {
     // it (iptables-wrappers' warning), so we read all tables and pick ours (parseIptablesSave does).
     save: (table) => execChecked(exec, iptablesCommand("save", family, mode), mode === "nft" ? ["-t", table] : [], { timeoutMs }),
     async restore(payload) {
-      // `--wait=N` (not `--wait N`): the seconds are an optional argument, which getopt only takes attached.
-      await execChecked(exec, iptablesCommand("restore", family, mode), ["--noflush", `--wait=${wait}`], { input: payload, timeoutMs });
+      await execChecked(exec, iptablesCommand("restore", family, mode), restoreArgs(wait), { input: payload, timeoutMs });
     },
     async version() {
       const out = await execChecked(exec, iptablesCommand("", family, mode), ["--version"], { timeoutMs });

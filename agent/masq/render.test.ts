@@ -5,7 +5,7 @@ import t from "tap";
 import { parseCidr } from "../../core/ip-parse.js";
 import { computeDesired, type DesiredInput } from "../desired.js";
 import { DEFAULT_MASQ_CONFIG, parseMasqConfig } from "./ip-masq-config.js";
-import { parseIptablesSave } from "./iptables-save.js";
+import { parseIptablesSave } from "../../native/index.js";
 import { isUpToDate, planMasq, renderMasqCleanup, renderMasqRestore, type MasqChainSpec } from "./render.js";
 
 const EMPTY_NAT = parseIptablesSave("*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n", "nat");

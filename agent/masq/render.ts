@@ -6,7 +6,7 @@
 // and our own chain: RETURN for each non-masquerade destination, then MASQUERADE (must be last).
 
 import { formatCidr, type IpFamily, type IpNet } from "../../core/ip.js";
-import { formatRuleArgs, sameArgs, type SavedRule, type SavedTable } from "./iptables-save.js";
+import { formatRuleArgs, sameArgs, type SavedRule, type SavedTable } from "../../native/index.js";
 
 export const DEFAULT_MASQ_CHAIN = "KUBENET-MASQ";
 /** Every comment we write starts with this; rules carrying it in POSTROUTING are ours (also kubenet's old one). */

@@ -2,7 +2,7 @@
 // compare with the desired spec, and write only when something differs (one iptables-restore, atomic).
 // Async. Also the removal used by `kubenet-agent cleanup`.
 
-import { parseIptablesSave } from "./iptables-save.js";
+import { parseIptablesSave } from "../../native/index.js";
 import type { Iptables } from "./iptables.js";
 import { countWrittenRules, isUpToDate, planMasq, renderMasqCleanup, renderMasqRestore, type MasqChainSpec } from "./render.js";
 

@@ -6,9 +6,11 @@
 //     -A CNI-x -d <pod subnet> -m comment --comment "name: \"<net>\" id: \"<cid>\"" -j ACCEPT
 //     -A CNI-x ! -d 224.0.0.0/4 (ff00::/8) -m comment --comment "..." -j MASQUERADE
 //   -A POSTROUTING -s <pod IP>/32 (/128) -m comment --comment "..." -j CNI-x
-// Lines are rendered exactly as iptables-save prints them, so what we wrote compares equal to what we read.
+// Lines are rendered exactly as iptables-save prints them (native's codec), so what we wrote compares equal
+// to what we read.
 
 import { bitsOf, formatCidr, formatIp, networkOf, type IpFamily, type IpNet } from "../../core/ip.js";
+import { argOf, formatRule, jumpsTo, sameArgs, targetOf, type SavedTable } from "../../native/index.js";
 
 export const MASQ_TABLE = "nat";
 const CHAIN_PREFIX = "CNI-";
@@ -43,92 +45,6 @@ export function parseComment(comment: string): { network: string; containerId: s
   return { network: unquote(m[1] ?? ""), containerId: unquote(m[2] ?? "") };
 }
 
-/**
- * One argument as iptables-save prints it (xtables_save_string): quoted when it holds a blank or a quote,
- * with `"`, `\` and `'` backslash-escaped; iptables-restore reads it back the same way.
- */
-export function quoteArg(arg: string): string {
-  if (arg !== "" && !/[\s"'\\]/.test(arg)) return arg;
-  return `"${arg.replace(/["'\\]/g, (c) => `\\${c}`)}"`;
-}
-
-/**
- * Splits a rule line the way iptables-restore does: on blanks, except inside double quotes; a backslash
- * escapes the next character. @throws SyntaxError on an unterminated quote
- */
-export function tokenizeRule(line: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let inToken = false;
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] as string;
-    if (c === "\\" && i + 1 < line.length) {
-      cur += line[++i];
-      inToken = true;
-    } else if (c === '"') {
-      quoted = !quoted;
-      inToken = true;
-    } else if (!quoted && (c === " " || c === "\t")) {
-      if (inToken) out.push(cur);
-      cur = "";
-      inToken = false;
-    } else {
-      cur += c;
-      inToken = true;
-    }
-  }
-  if (quoted) throw new SyntaxError(`unterminated quote in iptables rule ${JSON.stringify(line)}`);
-  if (inToken) out.push(cur);
-  return out;
-}
-
-export interface NatRule {
-  readonly chain: string;
-  /** The arguments after `-A <chain>`, unquoted. */
-  readonly args: readonly string[];
-  /** The line as iptables-save printed it ("-A ..."): its tail is the exact spec for a `-D`. */
-  readonly line: string;
-}
-
-export interface NatTable {
-  readonly chains: ReadonlySet<string>;
-  readonly rules: readonly NatRule[];
-}
-
-/** Reads the `*nat` block of iptables-save output (absent table: no chains, no rules). */
-export function parseNatSave(text: string): NatTable {
-  const chains = new Set<string>();
-  const rules: NatRule[] = [];
-  let inTable = false;
-  for (const raw of text.split("\n")) {
-    const line = raw.trimEnd();
-    if (line.startsWith("*")) {
-      inTable = line.slice(1) === MASQ_TABLE;
-    } else if (!inTable) {
-      continue;
-    } else if (line === "COMMIT") {
-      inTable = false;
-    } else if (line.startsWith(":")) {
-      const name = line.slice(1).split(" ")[0] ?? "";
-      if (name !== "") chains.add(name);
-    } else if (line.startsWith("-A ")) {
-      const tokens = tokenizeRule(line);
-      const chain = tokens[1];
-      if (chain !== undefined) rules.push({ chain, args: tokens.slice(2), line });
-    }
-  }
-  return { chains, rules };
-}
-
-/** The value following `flag` in a rule's arguments (e.g. "-j", "--comment", "-s"). */
-export function argOf(args: readonly string[], flag: string): string | undefined {
-  const i = args.indexOf(flag);
-  return i < 0 ? undefined : args[i + 1];
-}
-
-const sameArgs = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
-
 export interface MasqRuleSet {
   readonly chain: string;
   /** The per-container chain's rules, in order (arguments after "-A <chain>"). */
@@ -156,30 +72,22 @@ export function masqRuleSet(chain: string, comment: string, family: IpFamily, ad
   };
 }
 
-const renderRule = (op: "-A" | "-D", chain: string, args: readonly string[]): string =>
-  [op, chain, ...args.map(quoteArg)].join(" ");
-
-/** Rules anywhere in the table that jump to `chain`. */
-export function jumpsTo(table: NatTable, chain: string): NatRule[] {
-  return table.rules.filter((r) => argOf(r.args, "-j") === chain);
-}
-
 /**
  * The iptables-restore --noflush payload that makes the table hold exactly `set`: the chain line creates the
  * chain or flushes it (refilled in the same transaction), stale or duplicate jumps to it go, missing jumps
  * are appended (never a second copy of one that exists).
  */
-export function renderSetup(table: NatTable, set: MasqRuleSet): string {
+export function renderSetup(table: SavedTable, set: MasqRuleSet): string {
   const lines = [`*${MASQ_TABLE}`, `:${set.chain} - [0:0]`];
-  for (const args of set.chainRules) lines.push(renderRule("-A", set.chain, args));
+  for (const args of set.chainRules) lines.push(formatRule("-A", set.chain, args));
   const kept = new Set<number>();
   for (const rule of jumpsTo(table, set.chain)) {
     const i = set.jumps.findIndex((j, n) => !kept.has(n) && rule.chain === "POSTROUTING" && sameArgs(j, rule.args));
     if (i >= 0) kept.add(i);
-    else lines.push(`-D ${rule.line.slice(3)}`);
+    else lines.push(formatRule("-D", rule.chain, rule.args));
   }
   set.jumps.forEach((args, n) => {
-    if (!kept.has(n)) lines.push(renderRule("-A", "POSTROUTING", args));
+    if (!kept.has(n)) lines.push(formatRule("-A", "POSTROUTING", args));
   });
   lines.push("COMMIT", "");
   return lines.join("\n");
@@ -190,12 +98,12 @@ export function renderSetup(table: NatTable, set: MasqRuleSet): string {
  * and nothing jumps to them (nothing to write). Declaring an existing chain flushes it, so `-X` finds it
  * empty.
  */
-export function renderTeardown(table: NatTable, chains: readonly string[]): string | undefined {
+export function renderTeardown(table: SavedTable, chains: readonly string[]): string | undefined {
   const doomed = new Set(chains);
   const lines = [`*${MASQ_TABLE}`];
   for (const rule of table.rules) {
-    const target = argOf(rule.args, "-j");
-    if (target !== undefined && doomed.has(target) && !doomed.has(rule.chain)) lines.push(`-D ${rule.line.slice(3)}`);
+    const target = targetOf(rule);
+    if (target !== undefined && doomed.has(target) && !doomed.has(rule.chain)) lines.push(formatRule("-D", rule.chain, rule.args));
   }
   const present = chains.filter((c) => table.chains.has(c));
   for (const c of present) lines.push(`:${c} - [0:0]`);
@@ -206,16 +114,16 @@ export function renderTeardown(table: NatTable, chains: readonly string[]): stri
 }
 
 /** What is missing from the table for `set` (empty = all there), as sentences for CHECK. */
-export function missingFrom(table: NatTable, set: MasqRuleSet): string[] {
+export function missingFrom(table: SavedTable, set: MasqRuleSet): string[] {
   if (!table.chains.has(set.chain)) return [`chain ${set.chain} does not exist in the ${MASQ_TABLE} table`];
   const out: string[] = [];
   const inChain = table.rules.filter((r) => r.chain === set.chain);
   for (const args of set.chainRules) {
-    if (!inChain.some((r) => sameArgs(r.args, args))) out.push(`rule "${renderRule("-A", set.chain, args)}" is missing`);
+    if (!inChain.some((r) => sameArgs(r.args, args))) out.push(`rule "${formatRule("-A", set.chain, args)}" is missing`);
   }
   const jumps = table.rules.filter((r) => r.chain === "POSTROUTING");
   for (const args of set.jumps) {
-    if (!jumps.some((r) => sameArgs(r.args, args))) out.push(`jump "${renderRule("-A", "POSTROUTING", args)}" is missing`);
+    if (!jumps.some((r) => sameArgs(r.args, args))) out.push(`jump "${formatRule("-A", "POSTROUTING", args)}" is missing`);
   }
   return out;
 }
@@ -226,7 +134,7 @@ export function missingFrom(table: NatTable, set: MasqRuleSet): string[] {
  * plugin's chains with the same comment format are never touched). `chainOf` hashes (network, id).
  */
 export function staleChains(
-  table: NatTable,
+  table: SavedTable,
   network: string,
   validIds: ReadonlySet<string>,
   chainOf: (network: string, containerId: string) => string,

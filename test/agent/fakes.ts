@@ -5,7 +5,7 @@
 import { formatCidr, formatIp, ipEqual, netEqual, type IpNet } from "../../core/ip.js";
 import type { Addr, Link, Route, RouteSpec } from "../../native/api.js";
 import type { AgentRtnl, HostDeps } from "../../agent/host.js";
-import { formatRuleArgs, tokenizeRule } from "../../agent/masq/iptables-save.js";
+import { formatRuleArgs, tokenizeRule } from "../../native/index.js";
 import type { Iptables, IptablesMode } from "../../agent/masq/iptables.js";
 
 export class FakeNatTable implements Iptables {
