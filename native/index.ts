@@ -135,3 +135,7 @@ export {
 } from "./iptables/codec.js";
 export type { IptablesMode, ToolOptions, ToolResult } from "./iptables/tools.js";
 export { NO_TABLE_RE, XTABLES_LOCK_HELD_RE, iptablesCommand, restoreArgs, runTool } from "./iptables/tools.js";
+
+// conntrack: ctnetlink deletes (host ports flush stale UDP entries after their rules land).
+export type { ConntrackDeleteOptions } from "./conntrack/conntrack.js";
+export { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, conntrackDeleteByDstPort } from "./conntrack/conntrack.js";
