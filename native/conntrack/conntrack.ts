@@ -9,7 +9,7 @@
 // filter still deletes only what it should.
 
 import type { IpFamily } from "../../core/ip.js";
-import { ByteWriter, attrNested, attrU8, decodeAttrs, findAttr, nla } from "../netlink/attr.js";
+import { attrNested, attrU8, decodeAttrs, findAttr, nla, type ByteWriter } from "../netlink/attr.js";
 import { NLM_F_ACK, NLM_F_REQUEST } from "../netlink/constants.js";
 import { encodeMessage, type NlMessage } from "../netlink/header.js";
 import { NetlinkError } from "../netlink/netlink-error.js";
