@@ -76,6 +76,7 @@ function writeAll(fd: number, text: string | Uint8Array): void {
 async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
   if (plugin === "host-local") return (await import("./ipam/commands.js")).hostLocalCommands;
   if (plugin === "bandwidth") return (await import("./bandwidth/commands.js")).bandwidthCommands;
+  if (plugin === "portmap") return (await import("./portmap/commands.js")).portmapCommands;
   const datapath = await import("./commands/index.js");
   return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
 }

@@ -69,9 +69,10 @@ const KNOWN_CNI_ARGS: Readonly<Record<PluginName, readonly string[]>> = {
   "host-local": ["IP"],
   loopback: [],
   bandwidth: [],
+  portmap: [],
 };
 
-export const ABOUT = "kubenet-ts CNI plugin (kubenet, bridge, host-local, loopback, bandwidth)";
+export const ABOUT = "kubenet-ts CNI plugin (kubenet, bridge, host-local, loopback, bandwidth, portmap)";
 
 /** The plugin named by the executable: "host-local" for dist/host-local; anything unknown acts as kubenet. */
 export function invokedPlugin(invokedAs: string): PluginName {

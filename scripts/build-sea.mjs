@@ -1,5 +1,5 @@
 // Builds single executables (Node SEA) into dist/sea/: one file each, no node_modules, no node on PATH.
-//   dist/sea/kubenet        the CNI plugin (+ bridge, host-local, loopback, bandwidth symlinks)
+//   dist/sea/kubenet        the CNI plugin (+ bridge, host-local, loopback, bandwidth, portmap symlinks)
 //   dist/sea/kubenet-agent  the node agent (@kubernetes/client-node inside too, compiled only in Kubernetes mode)
 //   dist/sea/kubenet-cni-worker.js  the plugin code the agent's CNI service runs in worker threads (beside it)
 // Steps per executable: esbuild CJS bundle -> sea-config.json (koffi.node of this platform as an asset, plus
@@ -112,7 +112,7 @@ const targets = [
   {
     entry: "plugin/main.ts",
     name: "kubenet",
-    aliases: ["bridge", "host-local", "loopback", "bandwidth"],
+    aliases: ["bridge", "host-local", "loopback", "bandwidth", "portmap"],
     plugins: [moduleFromAsset("@grpc/grpc-js", GRPC_ASSET)],
     assets: { [GRPC_ASSET]: join(work, GRPC_ASSET) },
     codeCache: true,

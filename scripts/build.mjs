@@ -46,7 +46,7 @@ await Promise.all(targets.map(async ({ entry, out, runtime }) => {
 
 // Multi-call names: the same executable answers as the reference plugins it replaces.
 if (existsSync(join(dist, "kubenet"))) {
-  for (const alias of ["bridge", "host-local", "loopback", "bandwidth"]) {
+  for (const alias of ["bridge", "host-local", "loopback", "bandwidth", "portmap"]) {
     const p = join(dist, alias);
     rmSync(tmpName(p), { force: true });
     symlinkSync("kubenet", tmpName(p));

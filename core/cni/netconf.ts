@@ -20,6 +20,7 @@ import {
 import { parseCidr, parseIp } from "../ip-parse.js";
 import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { parsePortMapOptions, parsePortMappings, type PortMapOptions, type PortMapping } from "./portmap-conf.js";
 import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
 import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, isCniVersion, type CniVersion } from "./version.js";
 import { agentSocketProblem } from "./peek.js";
@@ -27,7 +28,7 @@ import { agentSocketProblem } from "./peek.js";
 // The cheap looks at stdin live in ./peek (the thin client loads them without this parser).
 export { DEFAULT_AGENT_SOCKET, agentSocketProblem, peekAgentSocket, peekCniVersion } from "./peek.js";
 
-export type PluginName = "kubenet" | "bridge" | "host-local" | "loopback" | "bandwidth";
+export type PluginName = "kubenet" | "bridge" | "host-local" | "loopback" | "bandwidth" | "portmap";
 
 /** One host-local range, canonicalised with host-local's defaults. */
 export interface Range {
@@ -132,6 +133,10 @@ export interface NetConf {
    * log. A DEL releases what it can whatever the rest of its input looks like. Always empty for other commands.
    */
   readonly ignored: readonly string[];
+  /** runtimeConfig.portMappings (the portMappings capability); kubenet and portmap only, else []. */
+  readonly portMappings: readonly PortMapping[];
+  /** The reference portmap's keys (snat, masqAll, ...) with its defaults; kubenet and portmap only. */
+  readonly portMap: PortMapOptions | undefined;
 }
 
 export interface ParseNetConfOptions {
@@ -167,7 +172,7 @@ export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 const MAX_LOCK_TIMEOUT_MS = 10 * 60_000;
 
-export const PLUGIN_NAMES: readonly PluginName[] = ["kubenet", "bridge", "host-local", "loopback", "bandwidth"];
+export const PLUGIN_NAMES: readonly PluginName[] = ["kubenet", "bridge", "host-local", "loopback", "bandwidth", "portmap"];
 export const isPluginName = (v: unknown): v is PluginName => typeof v === "string" && (PLUGIN_NAMES as readonly string[]).includes(v);
 
 /** CNI network names, container IDs: also the lease directory name, so no "/" and no leading ".". */
@@ -381,7 +386,7 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
 }
 
 function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean, ignored?: string[]): IpamConf | undefined {
-  if (plugin === "loopback" || plugin === "bandwidth") return undefined;
+  if (plugin === "loopback" || plugin === "bandwidth" || plugin === "portmap") return undefined;
   // DEL: an ipam section that is not an object cannot name another dataDir: the defaults are where to look.
   const ipam = soft(ignored, () => optObject(raw, "ipam", ""), () => (plugin === "bridge" ? undefined : {}));
   if (ipam === undefined) {
@@ -529,7 +534,7 @@ export function pluginFor(raw: Json, invoked: PluginName): PluginName {
   if (type === undefined || type === null || type === "") return "kubenet";
   if (typeof type !== "string") throw decodeError(`type must be a string, got ${q(type)}`);
   if (!isPluginName(type)) {
-    throw invalid(`unknown plugin type ${q(type)}: this executable serves "kubenet", "bridge", "host-local", "loopback" and "bandwidth"`);
+    throw invalid(`unknown plugin type ${q(type)}: this executable serves "kubenet", "bridge", "host-local", "loopback", "bandwidth" and "portmap"`);
   }
   return type;
 }
@@ -599,8 +604,15 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
     lockTimeoutMs,
     bandwidth:
       effective === "kubenet" || effective === "bandwidth" ? soft(ignored, () => parseBandwidth(raw, runtimeConfig), () => undefined) : undefined,
+    ...soft(ignored, () => portMapsOf(raw, effective, runtimeConfig), () => ({ portMappings: [], portMap: undefined })),
     ignored: ignored ?? [],
   };
+}
+
+/** Host ports are served by the kubenet type itself and by the portmap drop-in (the reference bridge ignores them). */
+function portMapsOf(raw: Json, plugin: PluginName, runtimeConfig: Json): Pick<NetConf, "portMappings" | "portMap"> {
+  if (plugin !== "kubenet" && plugin !== "portmap") return { portMappings: [], portMap: undefined };
+  return { portMappings: parsePortMappings(runtimeConfig), portMap: parsePortMapOptions(raw) };
 }
 
 /** args.cni.ips then runtimeConfig.ips, and the container MAC (runtimeConfig.mac, else args.cni.mac). */

@@ -15,6 +15,7 @@ import { ensureBridge, ensureGatewayAddrs, gatewayNets } from "../bridge/bridge.
 import { configureContainerIface, planRoutes, reportedRoutes, setLoopbackUp } from "../bridge/container-iface.js";
 import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
+import { hostPortsContextOf, portRequestOf, setupKubenetHostPorts, teardownKubenetHostPorts } from "../portmap/kubenet.js";
 import { attachHostVeth, createVeth, deleteLinkIfPresent, hostVethAlias, interfaceExistsError } from "../bridge/veth.js";
 import { addBandwidth } from "../bandwidth/attach.js";
 import { ipamAdd, ipamDel, type IpamCall } from "../ipam/index.js";
@@ -115,6 +116,22 @@ async function waitOperUp(host: NsHandle, index: number, name: string): Promise<
   throw new CniError(CNI_ERROR_CODE.KERNEL_OPERATION_FAILED, `bridge port in error state: ${q(name)} did not come up within 2 s`);
 }
 
+/**
+ * Host ports (kubenet type, runtimeConfig.portMappings): started once the addresses are known, like ipMasq;
+ * the iptables tools run while the netlink work proceeds, and are awaited before the result.
+ */
+function startHostPorts(req: AddRequest, ctx: PluginContext, ipam: Result, host: NsHandle, bridge: string, undo: UndoStack): Promise<void> | undefined {
+  if (req.conf.plugin !== "kubenet" || req.conf.portMappings.length === 0 || ipam.ips.length === 0) return undefined;
+  const xc = hostPortsContextOf(req.conf, ctx);
+  const started = setupKubenetHostPorts(xc, portRequestOf(req.conf, req.containerId, ipam.ips.map((ip) => ip.address), ctx.hostNetnsPath), req.conf, host, bridge);
+  started.catch(() => undefined); // awaited by cmdAdd; never an unhandled rejection while netlink work runs
+  undo.push(`remove the host ports of ${q(req.containerId)}`, async () => {
+    await started.catch(() => undefined);
+    await teardownKubenetHostPorts(xc, req.conf, req.containerId);
+  });
+  return started;
+}
+
 export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Result> {
   const conf = req.conf;
   const br = bridgeConfOf(conf);
@@ -156,6 +173,8 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
       });
     }
 
+    const ports = startHostPorts(req, ctx, ipam, host, br.bridge, undo);
+
     const pair = createVeth(container, host, { ifName: req.ifName, mtu: br.mtu, mac });
     const podNs = container;
     undo.push(`delete veth ${q(req.ifName)} <-> ${q(pair.hostName)}`, () => {
@@ -181,6 +200,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
     if (isGateway) ensureGatewayAddrs(host, bridge, gatewayNets(ips), br.forceAddress);
     const waitedMs = br.disableContainerInterface ? 0 : await waitOperUp(host, hostVeth.index, hostVeth.name);
     await masq;
+    await ports;
 
     // Re-read: the bridge MAC may have changed when the first port joined, then been pinned.
     const bridgeNow = host.rtnl.linkGetByIndex(bridge.index);

@@ -11,6 +11,7 @@ import { formatCidr, netEqual } from "../../core/ip.js";
 import { findBridge } from "../bridge/bridge.js";
 import { describeRoute, routeMatches } from "../bridge/container-iface.js";
 import { checkIpMasq, masqContextOf, masqOwnerOf } from "../bridge/ipmasq.js";
+import { checkHostPorts, hostPortsContextOf, portRequestOf } from "../portmap/kubenet.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import { aliasOf, hostVethAlias } from "../bridge/veth.js";
 import { ipamCheck } from "../ipam/index.js";
@@ -105,6 +106,9 @@ export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<v
     // ipMasq: the container's chain, its rules and a POSTROUTING jump per pod address.
     const podIps = prev.ips.filter((i) => i.interface === idx).map((i) => i.address);
     if (br.ipMasq && podIps.length > 0) await checkIpMasq(masqContextOf(conf, ctx), masqOwnerOf(req), podIps);
+    if (conf.plugin === "kubenet" && podIps.length > 0) {
+      await checkHostPorts(hostPortsContextOf(conf, ctx), portRequestOf(conf, req.containerId, podIps, ctx.hostNetnsPath));
+    }
   } finally {
     container?.close();
     host.close();

@@ -11,6 +11,7 @@ import { masqContextOf, masqOwnerOf, teardownIpMasq } from "../bridge/ipmasq.js"
 import { findContainerNs, openHostNs, wrapKernelError } from "../bridge/netns.js";
 import { deleteLinkIfPresent, findHostVeths, hostVethAlias } from "../bridge/veth.js";
 import { ipamDel } from "../ipam/index.js";
+import { hostPortsContextOf, needsHostPortTeardown, teardownKubenetHostPorts } from "../portmap/kubenet.js";
 import type { DelRequest, PluginContext } from "../types.js";
 import { ipamCallOf } from "./add.js";
 
@@ -31,6 +32,9 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
   // Started first: the iptables tools run while the netlink and lease steps below proceed.
   const masq = req.conf.bridge?.ipMasq === true ? teardownIpMasq(masqContextOf(req.conf, ctx), masqOwnerOf(req)) : undefined;
   masq?.catch(() => undefined); // awaited in step 4; never an unhandled rejection meanwhile
+  // Host ports (kubenet type): by chain name too, when ADD recorded some or the runtime passes them.
+  const ports = needsHostPortTeardown(req.conf, req.containerId) ? teardownKubenetHostPorts(hostPortsContextOf(req.conf, ctx), req.conf, req.containerId) : undefined;
+  ports?.catch(() => undefined);
 
   // 1. The pod end, in the pod netns. Deleting it deletes the host end with it.
   let podEndDeleted = false;
@@ -87,6 +91,7 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
 
   // 4. The masquerade teardown started above.
   if (masq !== undefined) await step(`could not remove the masquerading of ${q(req.containerId)}`, () => masq);
+  if (ports !== undefined) await step(`could not remove the host ports of ${q(req.containerId)}`, () => ports);
 
   if (errors.length === 1) throw errors[0] as Error;
   if (errors.length > 1) {

@@ -10,6 +10,7 @@ import { gcIpMasq, masqContextOf } from "../bridge/ipmasq.js";
 import { openHostNs, wrapKernelError } from "../bridge/netns.js";
 import { aliasOf, hostVethAliasPrefix, deleteLinkIfPresent, hostVethAlias } from "../bridge/veth.js";
 import { ipamGc } from "../ipam/index.js";
+import { gcKubenetHostPorts, hostPortsContextOf } from "../portmap/kubenet.js";
 import type { GcRequest, PluginContext } from "../types.js";
 import { bridgeConfOf } from "./add.js";
 
@@ -60,6 +61,16 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
     try {
       const removed = await gcIpMasq(masqContextOf(req.conf, ctx), req.conf.name, new Set(req.validAttachments.map((a) => a.containerId)));
       if (removed.length > 0) ctx.log.info("GC: removed masquerade chains of attachments that are no longer valid", { chains: removed });
+    } catch (err) {
+      errors.push(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  // Host ports (kubenet type): chains of this network's containers that are no longer valid, by comment.
+  if (req.conf.plugin === "kubenet") {
+    try {
+      const removed = await gcKubenetHostPorts(hostPortsContextOf(req.conf, ctx), req.conf, new Set(req.validAttachments.map((a) => a.containerId)));
+      if (removed.length > 0) ctx.log.info("GC: removed host-port chains of attachments that are no longer valid", { chains: removed });
     } catch (err) {
       errors.push(err instanceof Error ? err : new Error(String(err)));
     }

@@ -1,0 +1,93 @@
+// plugin/portmap/kubenet: host ports in the `kubenet` type itself (one executable per pod, no chain): the
+// glue between the bridge commands (add/del/check/gc) and portmap.ts. The rules are the reference portmap's
+// (so its DEL removes ours and the other way round). A record of what ADD set up is kept beside the leases
+// (`<dataDir>/<network>/kubenet-hostports/<containerID>`: the mappings as JSON), so DEL finds the rules
+// without runtimeConfig, and a pod without host ports never pays for an iptables read on DEL.
+
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import type { NetConf } from "../../core/cni/netconf.js";
+import { DEFAULT_MARK_MASQ_BIT, type PortMapOptions } from "../../core/cni/portmap-conf.js";
+import type { IpNet } from "../../core/ip.js";
+import type { NsHandle } from "../bridge/netns.js";
+import { xtablesContextOf, type XtablesContext } from "../bridge/xtables.js";
+import type { PluginContext } from "../types.js";
+import { checkHostPorts, gcHostPorts, setupHostPorts, teardownHostPorts, type PortRequest } from "./portmap.js";
+
+const RECORD_DIR = "kubenet-hostports";
+const DEFAULTS: PortMapOptions = { snat: true, masqAll: false, markMasqBit: DEFAULT_MARK_MASQ_BIT, externalSetMarkChain: undefined, conditions: { 4: [], 6: [] } };
+
+export const hostPortsContextOf = (conf: NetConf, ctx: PluginContext): XtablesContext => xtablesContextOf(conf, ctx, "runtimeConfig.portMappings");
+
+/** The record's directory, or undefined when IPAM is not host-local (no lease directory to keep it in). */
+function recordDirOf(conf: NetConf): string | undefined {
+  return conf.ipam?.kind === "host-local" ? join(conf.ipam.dataDir, conf.name, RECORD_DIR) : undefined;
+}
+
+function writeRecord(conf: NetConf, containerId: string): void {
+  const dir = recordDirOf(conf);
+  if (dir === undefined) return;
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const tmp = join(dir, `.${containerId}.${process.pid}`);
+  writeFileSync(tmp, `${JSON.stringify({ portMappings: conf.runtimeConfig["portMappings"] ?? [] })}\n`, { mode: 0o600 });
+  renameSync(tmp, join(dir, containerId));
+}
+
+function hasRecord(conf: NetConf, containerId: string): boolean {
+  const dir = recordDirOf(conf);
+  if (dir === undefined) return false;
+  try {
+    return statSync(join(dir, containerId)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const removeRecord = (conf: NetConf, containerId: string): void => {
+  const dir = recordDirOf(conf);
+  if (dir !== undefined) rmSync(join(dir, containerId), { force: true });
+};
+
+export function portRequestOf(conf: NetConf, containerId: string, podAddrs: readonly IpNet[], hostNetnsPath: string | undefined): PortRequest {
+  return { network: conf.name, containerId, mappings: conf.portMappings, options: conf.portMap ?? DEFAULTS, podAddrs, hostNetnsPath };
+}
+
+/**
+ * ADD: the record first (a crash later still lets DEL find the rules), route_localnet on the bridge (127.0.0.1
+ * may then cross to the pod, as the reference sets it on the interface toward the pod), then the rules.
+ */
+export async function setupKubenetHostPorts(xc: XtablesContext, req: PortRequest, conf: NetConf, host: NsHandle, bridge: string): Promise<void> {
+  writeRecord(conf, req.containerId);
+  if (req.options.snat && req.podAddrs.some((a) => a.addr.family === 4)) {
+    host.sysctl([{ name: `net/ipv4/conf/${bridge}/route_localnet`, value: "1" }]);
+  }
+  await setupHostPorts(xc, req);
+}
+
+/** DEL / rollback: the rules (by chain name) and the record. */
+export async function teardownKubenetHostPorts(xc: XtablesContext, conf: NetConf, containerId: string): Promise<void> {
+  await teardownHostPorts(xc, { network: conf.name, containerId });
+  removeRecord(conf, containerId);
+}
+
+/** DEL has host ports to remove: ADD recorded some, or the runtime passes them again. */
+export const needsHostPortTeardown = (conf: NetConf, containerId: string): boolean =>
+  conf.plugin === "kubenet" && (conf.portMappings.length > 0 || hasRecord(conf, containerId));
+
+export { checkHostPorts };
+
+/** GC: stale chains of this network, and the records of containers that are not valid any more. */
+export async function gcKubenetHostPorts(xc: XtablesContext, conf: NetConf, validIds: ReadonlySet<string>): Promise<string[]> {
+  const removed = await gcHostPorts(xc, conf.name, validIds);
+  const dir = recordDirOf(conf);
+  if (dir !== undefined) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      names = [];
+    }
+    for (const n of names) if (!n.startsWith(".") && !validIds.has(n)) rmSync(join(dir, n), { force: true });
+  }
+  return removed;
+}

@@ -1,0 +1,136 @@
+// plugin/portmap/portmap: host ports (layout in rules.ts) applied through plugin/bridge/xtables.ts, for the
+// kubenet type and the portmap drop-in. Async; never runs under the IPAM lock. Per family: one
+// `iptables-save -t nat`, one `iptables-restore --noflush` holding all of the pod's rules (retried when a
+// concurrent ADD created a shared chain first), then the UDP conntrack entries of its host ports are
+// deleted (ctnetlink), so a client that was sending before the rules existed reaches the pod.
+// DEL needs neither the mappings nor the addresses: the chain name derives from network + container ID.
+
+import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import type { PortMapOptions, PortMapping } from "../../core/cni/portmap-conf.js";
+import type { IpFamily, IpNet } from "../../core/ip.js";
+import { IPPROTO_UDP, conntrackDeleteByDstPort } from "../../native/index.js";
+import { renderTeardown } from "../bridge/ipmasq-rules.js";
+import { FAMILIES, readNat, restoreNat, type XtablesContext } from "../bridge/xtables.js";
+import { dnChainFromDigest, dnatComment, missingPortRules, podPortRules, renderPortSetup, stalePortChains, type PodPortRules } from "./rules.js";
+
+export interface PortOwner {
+  readonly network: string;
+  readonly containerId: string;
+}
+
+export interface PortRequest extends PortOwner {
+  readonly mappings: readonly PortMapping[];
+  readonly options: PortMapOptions;
+  /** The pod's addresses; the first of each family gets the DNAT (as the reference picks them). */
+  readonly podAddrs: readonly IpNet[];
+  /** The namespace whose conntrack table is cleaned; undefined = the plugin's. */
+  readonly hostNetnsPath?: string | undefined;
+}
+
+/** The per-container chain: "CNI-DN-" + the first 21 hex digits of sha512(network + container ID). */
+export function portChainName(network: string, containerId: string): string {
+  // node:crypto on first use only: a pod without host ports never loads it.
+  const { createHash } = process.getBuiltinModule("node:crypto");
+  return dnChainFromDigest(createHash("sha512").update(network + containerId).digest("hex"));
+}
+
+function rulesPerFamily(req: PortRequest): PodPortRules[] {
+  const chain = portChainName(req.network, req.containerId);
+  const comment = dnatComment(req.network, req.containerId);
+  const out: PodPortRules[] = [];
+  for (const family of FAMILIES) {
+    const podAddr = req.podAddrs.find((a) => a.addr.family === family);
+    if (podAddr !== undefined) out.push(podPortRules({ chain, comment, mappings: req.mappings, options: req.options, podAddr }));
+  }
+  return out;
+}
+
+const CHAIN_EXISTS_RE = /chain already exists/i;
+
+async function setupFamily(xc: XtablesContext, rules: PodPortRules, what: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const table = await readNat(xc, rules.family, what, false);
+    try {
+      await restoreNat(xc, rules.family, what, renderPortSetup(table, rules));
+      return;
+    } catch (err) {
+      // Another ADD created a shared chain between our read and our write: read again (bounded).
+      const raced = err instanceof CniError && CHAIN_EXISTS_RE.test(`${err.message}\n${err.details ?? ""}`);
+      if (!raced || attempt >= 5) throw err;
+      xc.log.debug("a shared host-port chain appeared meanwhile; retrying", { family: rules.family, attempt });
+    }
+  }
+}
+
+function flushUdp(xc: XtablesContext, req: PortRequest, family: IpFamily): void {
+  const ports = req.mappings.filter((m) => m.protocol === "udp" && (m.hostIp === undefined || m.hostIp.family === family)).map((m) => m.hostPort);
+  if (ports.length === 0) return;
+  try {
+    const n = conntrackDeleteByDstPort({ family, protocol: IPPROTO_UDP, dstPorts: ports, netnsPath: req.hostNetnsPath });
+    if (n > 0) xc.log.info("deleted stale UDP conntrack entries of host ports", { family, ports: ports.join(","), entries: n });
+  } catch (err) {
+    // As the reference: informative only (the rules are in place; only old UDP flows keep their path).
+    xc.log.warn("could not delete stale UDP conntrack entries of host ports", { family, error: String(err) });
+  }
+}
+
+/**
+ * ADD: per family of the pod's addresses, the pod's chain, its entry rules and the shared chains in one
+ * iptables-restore (families in parallel), then the UDP conntrack flush. Nothing to do without mappings.
+ */
+export async function setupHostPorts(xc: XtablesContext, req: PortRequest): Promise<void> {
+  if (req.mappings.length === 0) return;
+  const what = `could not set up host ports for ${q(req.containerId)}`;
+  await Promise.all(
+    rulesPerFamily(req).map(async (rules) => {
+      await setupFamily(xc, rules, what);
+      flushUdp(xc, req, rules.family);
+    }),
+  );
+}
+
+/** DEL / rollback: the pod's chain and every jump to it, both families. Nothing there is success. */
+export async function teardownHostPorts(xc: XtablesContext, owner: PortOwner): Promise<number> {
+  const chain = portChainName(owner.network, owner.containerId);
+  const what = `could not remove the host-port chain ${chain} of ${q(owner.containerId)}`;
+  const removed = await Promise.all(
+    FAMILIES.map(async (family) => {
+      const table = await readNat(xc, family, what, true);
+      const payload = renderTeardown(table, [chain]);
+      if (payload === undefined) return 0;
+      await restoreNat(xc, family, what, payload);
+      return table.chains.has(chain) ? 1 : (0 as number);
+    }),
+  );
+  const n = removed.reduce((a, b) => a + b, 0);
+  if (n > 0) xc.log.info("removed the host-port chain", { chain, families: n });
+  return n;
+}
+
+/** CHECK: the pod's chain, rules and jumps exist. @throws CniError 105 naming what is missing */
+export async function checkHostPorts(xc: XtablesContext, req: PortRequest): Promise<void> {
+  if (req.mappings.length === 0) return;
+  const what = `could not read the host-port rules of ${q(req.containerId)}`;
+  for (const rules of rulesPerFamily(req)) {
+    const missing = missingPortRules(await readNat(xc, rules.family, what, false), rules);
+    if (missing.length > 0) {
+      const tool = rules.family === 4 ? "iptables" : "ip6tables";
+      throw new CniError(CNI_ERROR_CODE.CHECK_MISMATCH, `host ports of ${q(req.containerId)}: ${missing.join("; ")} (${tool} -t nat)`);
+    }
+  }
+}
+
+/** GC: removes this network's per-container chains whose container is not in `validIds`. */
+export async function gcHostPorts(xc: XtablesContext, network: string, validIds: ReadonlySet<string>): Promise<string[]> {
+  const what = `could not remove stale host-port chains of network ${q(network)}`;
+  const removed = await Promise.all(
+    FAMILIES.map(async (family) => {
+      const table = await readNat(xc, family, what, true);
+      const stale = stalePortChains(table, network, validIds, portChainName);
+      const payload = renderTeardown(table, stale);
+      if (payload !== undefined) await restoreNat(xc, family, what, payload);
+      return stale;
+    }),
+  );
+  return [...new Set(removed.flat())].sort();
+}
