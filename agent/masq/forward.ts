@@ -8,7 +8,7 @@
 // something differs. Async (the xtables tools).
 
 import { formatCidr, type IpFamily, type IpNet } from "../../core/ip.js";
-import { formatRuleArgs, parseIptablesSave, sameArgs, type SavedTable } from "./iptables-save.js";
+import { formatRuleArgs, parseIptablesSave, sameArgs, type SavedTable } from "../../native/index.js";
 import type { Iptables } from "./iptables.js";
 
 export const FORWARD_CHAIN = "KUBENET-FORWARD";
