@@ -273,7 +273,10 @@ export class Agent {
         masqChain: this.#config.masqChain,
         ipamDataDir: this.#config.ipamDataDir,
         cniVersion: this.#config.cniVersion,
-        capabilities: { ...(this.#config.bandwidth !== "off" ? { bandwidth: true } : {}) },
+        capabilities: {
+          ...(this.#config.portMappings !== "off" ? { portMappings: true } : {}),
+          ...(this.#config.bandwidth !== "off" ? { bandwidth: true } : {}),
+        },
         agentSocket: this.#config.cniSocket ?? "off",
       });
 

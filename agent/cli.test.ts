@@ -31,11 +31,17 @@ t.test("parseCli: static mode with every flag", async (t) => {
       source: undefined, clusterCidrs: undefined, cniConfDir: "/tmp/c", cniConfName: "01-x.conflist", cniVersion: "1.1.0", ipamDataDir: "/tmp/i",
       bridgeName: "br0", mtu: 9000, masqConfigPath: "/tmp/m", masqChain: "MY-MASQ", iptablesMode: "legacy", randomFully: "off",
       lockWaitSeconds: 7, resyncIntervalMs: 1000, listen: { host: "::1", port: 0 }, healthzMaxAgeMs: 10_000, logLevel: "debug",
-      forwardAccept: "on", routes: "off", nodeName: "node-a", bandwidth: "on",
+      forwardAccept: "on", routes: "off", nodeName: "node-a", bandwidth: "on", portMappings: "on",
       cniSocket: "/tmp/s/cni.sock", cniWorkers: 4,
       criEndpoint: "unix:///x.sock", gcIntervalMs: 0, gcPlugin: "/p/kubenet",
     },
   );
+});
+
+t.test("parseCli: --port-mappings off turns the capability off; anything else is refused", async (t) => {
+  const off = parseCli(["run", "--static-pod-cidr", "10.1.0.0/24", "--port-mappings", "off"], env);
+  t.equal(off.kind === "run" && off.config.portMappings, "off");
+  t.throws(() => parseCli(["run", "--static-pod-cidr", "10.1.0.0/24", "--port-mappings", "1"], env), /Invalid --port-mappings "1": expected on, off/);
 });
 
 t.test("parseCli: --bandwidth off turns the capability off; anything else is refused", async (t) => {

@@ -66,13 +66,15 @@ Flags:
                                    (default ${DEFAULTS.criEndpoint}; off = no sweep)
   --gc-interval DURATION|0         run \`kubenet gc\` this often (default 10m; 0 = only when a pod range is full)
   --gc-plugin PATH                 the plugin executable the sweep runs (default: kubenet beside the agent)
+  --port-mappings on|off           declare the "portMappings" capability: pods' hostPorts are mapped by the
+                                   plugin (default on)
 `;
 
 const VALUE_FLAGS = new Set([
   "config", "static-pod-cidr", "pod-cidr-file", "kubeconfig", "node-name", "cluster-cidr", "cni-conf-dir", "cni-conf-name",
   "cni-version", "ipam-data-dir", "bridge", "mtu", "masq-config", "masq-chain", "iptables-mode", "random-fully",
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level",
-  "routes", "peers-file", "forward-accept", "bandwidth",
+  "routes", "peers-file", "forward-accept", "bandwidth", "port-mappings",
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level", "cni-socket", "cni-workers",
   "cri-endpoint", "gc-interval", "gc-plugin",
 ]);
@@ -230,6 +232,7 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
     cniSocket: parseCniSocket(str("cni-socket")),
     cniWorkers: int("cni-workers", 1, 256) ?? DEFAULTS.cniWorkers,
     ...gcConfig(flags),
+    portMappings: oneOf("port-mappings", ["on", "off"] as const, "on"),
   };
 }
 

@@ -63,6 +63,8 @@ export interface AgentConfig {
   readonly gcIntervalMs?: number;
   /** The plugin executable the sweep runs (`kubenet gc`); undefined = `kubenet` beside the agent. */
   readonly gcPlugin?: string | undefined;
+  /** Declare the "portMappings" capability in the conflist, so the runtime passes pods' hostPorts (default on). */
+  readonly portMappings?: "on" | "off";
 }
 
 export const DEFAULTS = {

@@ -6,6 +6,7 @@
 # create their own namespaces under a private /run/netns and never touch the machine's network.
 #   bash scripts/bench.sh [native] [--runs N] [--ops N]
 #   bash scripts/bench.sh bandwidth [--pods N] [--rounds N] [--c 1,8]   (shaped pods: Go bridge+bandwidth vs ours)
+#   bash scripts/bench.sh hostport [--pods N] [--rounds N] [--c 1,8]   (host ports: Go bridge+portmap vs ours)
 #   bash scripts/bench.sh cni [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent] [--variant NAME=PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ what=all
 if [ "${1:-}" = native ] || [ "${1:-}" = cni ]; then what=$1; shift; fi
 if [ "${1:-}" = hostgw ]; then what=hostgw; shift; fi
 if [ "${1:-}" = bandwidth ]; then what=bandwidth; shift; fi
+if [ "${1:-}" = hostport ]; then what=hostport; shift; fi
 if [ "$(id -u)" != 0 ]; then echo "bench.sh: needs root (it creates network namespaces)" >&2; exit 1; fi
 
 # Bundles go under node_modules/ so that the external `koffi` resolves exactly as for dist/.
@@ -47,10 +49,10 @@ if [ "$what" = bandwidth ]; then
   exit
 fi
 
-if [ "$what" = cni ]; then
+if [ "$what" = cni ] || [ "$what" = hostport ]; then
   bash scripts/ensure-deps.sh
   node scripts/build.mjs >/dev/null
-  "$esbuild" scripts/bench-cni.ts "${common[@]}" --outfile="$out/bench-cni.cjs"
+  "$esbuild" scripts/bench-$what.ts "${common[@]}" --outfile="$out/bench-$what.cjs"
   # tmpfs over /run (netns bind mounts, the xtables lock, /run/kubenet: nothing reaches the machine's) and
   # over a fresh work dir (leases, the agent's conflist and socket).
   work=$(mktemp -d /tmp/kubenet-bench-cni.XXXXXX)
@@ -60,7 +62,7 @@ if [ "$what" = cni ]; then
     mount -t tmpfs -o mode=0700 tmpfs "$1"
     ip link set lo up
     shift
-    exec node "$@"' bench "$work" "$out/bench-cni.cjs" --dist dist --work "$work" "$@"
+    exec node "$@"' bench "$work" "$out/bench-$what.cjs" --dist dist --work "$work" "$@"
   exit
 fi
 
