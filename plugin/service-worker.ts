@@ -36,6 +36,8 @@ export interface WorkerAnswer {
 
 async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
   if (plugin === "host-local") return (await import("./ipam/commands.js")).hostLocalCommands;
+  if (plugin === "bandwidth") return (await import("./bandwidth/commands.js")).bandwidthCommands;
+  if (plugin === "portmap") return (await import("./portmap/commands.js")).portmapCommands;
   const datapath = await import("./commands/index.js");
   return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
 }

@@ -26,6 +26,24 @@ t.test("joinRows: leases and veths per attachment; leaked only when the runtime 
   t.ok(joinRows(leases, veths, undefined, 0).every((r) => r.runtime === "not-asked"));
 });
 
+t.test("joinRows: a host-port record joins its attachment's row, or makes one when its lease and veth are gone", async (t) => {
+  const leases = [{ ip: "10.0.0.2", containerId: "live", ifName: "eth0", ageSeconds: 900 }];
+  const records = [
+    { containerId: "live", ifName: "eth0", ports: ["8080->80/tcp"], ageSeconds: 900 },
+    { containerId: "gone", ifName: "net1", ports: ["127.0.0.1:53->53/udp"], ageSeconds: 900 },
+    { containerId: "old", ifName: undefined, ports: ["9000->9000/tcp"], ageSeconds: 900 },
+    { containerId: "fresh", ifName: "eth0", ports: ["81->80/tcp"], ageSeconds: 2 },
+  ];
+  const rows = joinRows(leases, new Map(), new Map([["live", "ready" as const]]), 60_000, records);
+  const by = (id: string) => rows.find((r) => r.containerId === id);
+  t.equal(rows.length, 4, "one row per attachment");
+  t.same([by("live")?.hostPorts, by("live")?.ips, by("live")?.leaked], [["8080->80/tcp"], ["10.0.0.2"], false]);
+  t.same([by("gone")?.ifName, by("gone")?.hostPorts, by("gone")?.ips, by("gone")?.leaked], ["net1", ["127.0.0.1:53->53/udp"], [], true], "a record alone is a leak");
+  t.same([by("old")?.ifName, by("old")?.leaked], ["eth0", true], "a record without ifName (older format): eth0");
+  t.same([by("fresh")?.leaked, by("fresh")?.leaseAgeSeconds], [false, 2], "a young record: maybe being created");
+  t.same(joinRows(leases, new Map(), undefined, 0).map((r) => r.hostPorts), [[]], "no records: no host ports");
+});
+
 t.test("parseAdminFlags", async (t) => {
   const d = parseAdminFlags("status", []);
   t.match(d, { json: false, confDir: "/etc/cni/net.d", criEndpoint: "unix:///run/containerd/containerd.sock", minAgeMs: 300_000, timeoutMs: 10_000 });

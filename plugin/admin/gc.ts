@@ -1,7 +1,8 @@
 // plugin/admin/gc: `kubenet gc` releases what `kubenet status` flags as leaked, one attachment at a time through
-// our own CNI DEL (lease, host veth, masquerade chain: keyed by container ID + ifname, so pods being added
-// meanwhile are never touched, unlike a CNI GC with a valid-attachment list). Just before each release the
-// runtime is asked again about that one sandbox: a sandbox it knows by then (created meanwhile) is skipped.
+// our own CNI DEL (lease, host veth, masquerade chain, host-port chain and record: keyed by container ID +
+// ifname, so pods being added meanwhile are never touched, unlike a CNI GC with a valid-attachment list). Just
+// before each release the runtime is asked again about that one sandbox: a sandbox it knows by then (created
+// meanwhile) is skipped.
 
 import type { GcOutcome, GcReport } from "../../core/cri/gc-report.js";
 import { openCri } from "../../native/index.js";
@@ -42,7 +43,7 @@ export async function runGc(inv: Inventory, o: GcOptions): Promise<GcReport> {
           continue;
         }
         await cmdDel({ command: "DEL", containerId: a.containerId, ifName: a.ifName, netns: undefined, cniArgs: new Map(), cniPath: [], conf }, ctx);
-        outcomes.push(outcome(a, "released", "lease, host veth and masquerade rules released"));
+        outcomes.push(outcome(a, "released", `lease, host veth${a.hostPorts.length > 0 ? `, host ports (${a.hostPorts.join(",")})` : ""} and masquerade rules released`));
       } catch (e) {
         outcomes.push(outcome(a, "failed", e instanceof Error ? e.message : String(e)));
       }

@@ -4,7 +4,10 @@
 // sandboxes over CRI. An attachment is `leaked` only when the runtime answered, does not know the sandbox,
 // and its lease is older than minAge (a sandbox being created is not in the runtime's list until its
 // RunPodSandbox returns). Order matters: links are listed before leases (ADD writes the lease before the veth,
-// so a veth seen without a lease really has none), and the runtime is asked last.
+// so a veth seen without a lease really has none), host-port records before leases for the same reason (ADD
+// writes its lease, then the record), and the runtime is asked last. A host-port record (the kubenet type's
+// hostPorts, plugin/portmap/kubenet.ts) joins its attachment's row; one whose lease and veth are gone still
+// makes a row, so gc's DEL removes its rules.
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +21,7 @@ import { aliasOf, hostVethAliasPrefix } from "../bridge/veth.js";
 import { capacityOf, freeCounts } from "../ipam/host-local.js";
 import { formatRangeSet } from "../ipam/allocator.js";
 import { decodeLeaseContent } from "../ipam/store.js";
+import { readHostPortRecords, type HostPortRecord } from "../portmap/kubenet.js";
 
 export type RuntimeState = "ready" | "notready" | "unknown" | "not-asked";
 
@@ -31,6 +35,8 @@ export interface AttachmentRow {
   /** The pod's netns exists: the veth's peer lives in another namespace. undefined: no veth to tell. */
   readonly netnsExists: boolean | undefined;
   readonly leaseAgeSeconds: number | undefined;
+  /** Host ports ADD recorded for this container (`[hostIP:]hostPort->containerPort/protocol`). */
+  readonly hostPorts: string[];
   readonly runtime: RuntimeState;
   readonly leaked: boolean;
 }
@@ -168,9 +174,10 @@ export async function collectInventory(o: InventoryOptions): Promise<Inventory> 
   }
   const { veths, bridge } = hostState(conf);
   const ipam = conf.ipam?.kind === "host-local" ? conf.ipam : undefined;
+  const records = conf.plugin === "kubenet" ? readHostPortRecords(conf, now) : [];
   const leases = ipam === undefined ? [] : readLeases(join(ipam.dataDir, conf.name), now);
   const runtime = await askRuntime(o.criEndpoint, o.timeoutMs);
-  const attachments = joinRows(leases, veths, runtime.states, o.minAgeMs);
+  const attachments = joinRows(leases, veths, runtime.states, o.minAgeMs, records);
   const leaseIps = leases.map((l) => parseIp(l.ip));
   const free = ipam === undefined ? [] : freeCounts(ipam, leaseIps);
   const ranges = (ipam?.ranges ?? []).map((set, i) => {
@@ -182,12 +189,13 @@ export async function collectInventory(o: InventoryOptions): Promise<Inventory> 
   return { ...base, podCidrs, bridge, agent: await agentProbe, runtime: { endpoint: o.criEndpoint, answered: runtime.states !== undefined, detail: runtime.detail }, ranges, attachments };
 }
 
-/** One row per (containerID, ifname) seen in a lease or on a host veth. */
+/** One row per (containerID, ifname) seen in a lease, on a host veth or in a host-port record. */
 export function joinRows(
   leases: readonly LeaseRow[],
   veths: ReadonlyMap<string, Link>,
   states: ReadonlyMap<string, "ready" | "notready"> | undefined,
   minAgeMs: number,
+  records: readonly HostPortRecord[] = [],
 ): AttachmentRow[] {
   const keys = new Map<string, { containerId: string; ifName: string }>();
   for (const l of leases) keys.set(`${l.containerId}:${l.ifName}`, l);
@@ -195,10 +203,21 @@ export function joinRows(
     const i = k.lastIndexOf(":");
     if (!keys.has(k)) keys.set(k, { containerId: k.slice(0, i), ifName: k.slice(i + 1) });
   }
+  // A record joins the row of its container (by ifName when it names one); otherwise it is a row of its own.
+  const recordOf = (containerId: string, ifName: string): HostPortRecord | undefined =>
+    records.find((r) => r.containerId === containerId && (r.ifName ?? ifName) === ifName);
+  for (const r of records) {
+    if (![...keys.values()].some((k) => recordOf(k.containerId, k.ifName) === r)) {
+      keys.set(`${r.containerId}:${r.ifName ?? "eth0"}`, { containerId: r.containerId, ifName: r.ifName ?? "eth0" });
+    }
+  }
   return [...keys.entries()].map(([key, { containerId, ifName }]) => {
     const mine = leases.filter((l) => l.containerId === containerId && l.ifName === ifName);
     const veth = veths.get(key);
-    const age = mine.length === 0 ? undefined : Math.min(...mine.map((l) => l.ageSeconds));
+    const record = recordOf(containerId, ifName);
+    // The youngest trace counts: a record or lease just written belongs to a pod maybe still being created.
+    const ages = [...mine.map((l) => l.ageSeconds), ...(record === undefined ? [] : [record.ageSeconds])];
+    const age = ages.length === 0 ? undefined : Math.min(...ages);
     const runtime: RuntimeState = states === undefined ? "not-asked" : (states.get(containerId) ?? "unknown");
     return {
       containerId,
@@ -208,6 +227,7 @@ export function joinRows(
       vethExists: veth !== undefined,
       netnsExists: veth === undefined ? undefined : veth.linkNetnsId !== undefined,
       leaseAgeSeconds: age,
+      hostPorts: record?.ports ?? [],
       runtime,
       leaked: runtime === "unknown" && (age === undefined || age * 1000 >= minAgeMs),
     };

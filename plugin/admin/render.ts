@@ -31,7 +31,7 @@ export function statusText(inv: Inventory): string {
   if (inv.attachments.length === 0) {
     lines.push("no attachments");
   } else {
-    const rows = [["CONTAINER", "IF", "IPS", "VETH", "VETH?", "NETNS?", "LEASE AGE", "RUNTIME", ""]];
+    const rows = [["CONTAINER", "IF", "IPS", "VETH", "VETH?", "NETNS?", "HOSTPORTS", "LEASE AGE", "RUNTIME", ""]];
     for (const a of inv.attachments) {
       rows.push([
         a.containerId.slice(0, 13),
@@ -40,6 +40,7 @@ export function statusText(inv: Inventory): string {
         a.veth ?? "-",
         yesNo(a.vethExists),
         yesNo(a.netnsExists),
+        a.hostPorts.join(",") || "-",
         a.leaseAgeSeconds === undefined ? "-" : `${a.leaseAgeSeconds}s`,
         a.runtime,
         a.leaked ? "LEAKED" : "",

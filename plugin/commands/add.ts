@@ -123,7 +123,7 @@ async function waitOperUp(host: NsHandle, index: number, name: string): Promise<
 function startHostPorts(req: AddRequest, ctx: PluginContext, ipam: Result, host: NsHandle, bridge: string, undo: UndoStack): Promise<void> | undefined {
   if (req.conf.plugin !== "kubenet" || req.conf.portMappings.length === 0 || ipam.ips.length === 0) return undefined;
   const xc = hostPortsContextOf(req.conf, ctx);
-  const started = setupKubenetHostPorts(xc, portRequestOf(req.conf, req.containerId, ipam.ips.map((ip) => ip.address), ctx.hostNetnsPath), req.conf, host, bridge);
+  const started = setupKubenetHostPorts(xc, portRequestOf(req.conf, req.containerId, ipam.ips.map((ip) => ip.address), ctx.hostNetnsPath), req.conf, req.ifName, host, bridge);
   started.catch(() => undefined); // awaited by cmdAdd; never an unhandled rejection while netlink work runs
   undo.push(`remove the host ports of ${q(req.containerId)}`, async () => {
     await started.catch(() => undefined);

@@ -1,10 +1,11 @@
 // plugin/portmap/kubenet: host ports in the `kubenet` type itself (one executable per pod, no chain): the
 // glue between the bridge commands (add/del/check/gc) and portmap.ts. The rules are the reference portmap's
 // (so its DEL removes ours and the other way round). A record of what ADD set up is kept beside the leases
-// (`<dataDir>/<network>/kubenet-hostports/<containerID>`: the mappings as JSON), so DEL finds the rules
-// without runtimeConfig, and a pod without host ports never pays for an iptables read on DEL.
+// (`<dataDir>/<network>/kubenet-hostports/<containerID>`: the interface and the mappings as JSON), so DEL finds
+// the rules without runtimeConfig, a pod without host ports never pays for an iptables read on DEL, and
+// `kubenet status` / `gc` see host ports whose pod is gone.
 
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, renameSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { NetConf } from "../../core/cni/netconf.js";
 import { DEFAULT_MARK_MASQ_BIT, type PortMapOptions } from "../../core/cni/portmap-conf.js";
@@ -24,12 +25,12 @@ function recordDirOf(conf: NetConf): string | undefined {
   return conf.ipam?.kind === "host-local" ? join(conf.ipam.dataDir, conf.name, RECORD_DIR) : undefined;
 }
 
-function writeRecord(conf: NetConf, containerId: string): void {
+function writeRecord(conf: NetConf, containerId: string, ifName: string): void {
   const dir = recordDirOf(conf);
   if (dir === undefined) return;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const tmp = join(dir, `.${containerId}.${process.pid}`);
-  writeFileSync(tmp, `${JSON.stringify({ portMappings: conf.runtimeConfig["portMappings"] ?? [] })}\n`, { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify({ ifName, portMappings: conf.runtimeConfig["portMappings"] ?? [] })}\n`, { mode: 0o600 });
   renameSync(tmp, join(dir, containerId));
 }
 
@@ -56,8 +57,8 @@ export function portRequestOf(conf: NetConf, containerId: string, podAddrs: read
  * ADD: the record first (a crash later still lets DEL find the rules), route_localnet on the bridge (127.0.0.1
  * may then cross to the pod, as the reference sets it on the interface toward the pod), then the rules.
  */
-export async function setupKubenetHostPorts(xc: XtablesContext, req: PortRequest, conf: NetConf, host: NsHandle, bridge: string): Promise<void> {
-  writeRecord(conf, req.containerId);
+export async function setupKubenetHostPorts(xc: XtablesContext, req: PortRequest, conf: NetConf, ifName: string, host: NsHandle, bridge: string): Promise<void> {
+  writeRecord(conf, req.containerId, ifName);
   if (req.options.snat && req.podAddrs.some((a) => a.addr.family === 4)) {
     host.sysctl([{ name: `net/ipv4/conf/${bridge}/route_localnet`, value: "1" }]);
   }
@@ -90,4 +91,45 @@ export async function gcKubenetHostPorts(xc: XtablesContext, conf: NetConf, vali
     for (const n of names) if (!n.startsWith(".") && !validIds.has(n)) rmSync(join(dir, n), { force: true });
   }
   return removed;
+}
+
+export interface HostPortRecord {
+  readonly containerId: string;
+  /** The interface ADD was called for; undefined in a record written before it was kept. */
+  readonly ifName: string | undefined;
+  /** The mappings as `[hostIP:]hostPort->containerPort/protocol`. */
+  readonly ports: string[];
+  readonly ageSeconds: number;
+}
+
+function describeMapping(m: unknown): string {
+  const o = (typeof m === "object" && m !== null ? m : {}) as Record<string, unknown>;
+  const ip = typeof o["hostIP"] === "string" && o["hostIP"] !== "" ? `${String(o["hostIP"])}:` : "";
+  return `${ip}${String(o["hostPort"])}->${String(o["containerPort"])}/${String(o["protocol"] ?? "tcp").toLowerCase()}`;
+}
+
+/** The host-port records of this network (for `kubenet status`); a record unreadable meanwhile is skipped. */
+export function readHostPortRecords(conf: NetConf, now: number): HostPortRecord[] {
+  const dir = recordDirOf(conf);
+  if (dir === undefined) return [];
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => !n.startsWith("."));
+  } catch {
+    return [];
+  }
+  const out: HostPortRecord[] = [];
+  for (const containerId of names) {
+    try {
+      const path = join(dir, containerId);
+      const ageSeconds = Math.max(0, Math.floor((now - statSync(path).mtimeMs) / 1000));
+      const doc = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+      const ifName = typeof doc["ifName"] === "string" ? doc["ifName"] : undefined;
+      const ports = Array.isArray(doc["portMappings"]) ? doc["portMappings"].map(describeMapping) : [];
+      out.push({ containerId, ifName, ports, ageSeconds });
+    } catch {
+      // removed meanwhile, or not ours to read: DEL by chain name still works without it
+    }
+  }
+  return out;
 }
