@@ -5,6 +5,7 @@
 // way round; a burst of 4 GB or more is refused. Pure; imports ./errors only.
 
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { goField } from "./go-json.js";
 
 /** Rates in bits per second, bursts in bits; 0 = no limit in that direction. */
 export interface BandwidthEntry {
@@ -22,7 +23,8 @@ const U32_MAX = 0xffffffff;
 
 /** A non-negative integer of bits (JSON numbers are exact up to 2^53). @throws CniError 6 */
 function bits(o: Json, key: string, path: string): number {
-  const v = o[key];
+  // As Go's encoding/json: containerd sends runtimeConfig.bandwidth as {"IngressRate", ...} (go-json.ts).
+  const v = goField(o, key);
   if (v === undefined || v === null) return 0;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
     throw new CniError(

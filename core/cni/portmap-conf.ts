@@ -5,6 +5,7 @@
 
 import { parseIp, type IpAddr, type IpFamily } from "../ip.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { goField } from "./go-json.js";
 
 export type PortProtocol = "tcp" | "udp" | "sctp";
 
@@ -38,7 +39,7 @@ const invalid = (msg: string): CniError => new CniError(CNI_ERROR_CODE.INVALID_N
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function portAt(o: Json, key: string, path: string): number {
-  const v = o[key];
+  const v = goField(o, key);
   if (typeof v !== "number" || !Number.isInteger(v)) throw decodeError(`${path}.${key} must be an integer, got ${q(v)}`);
   if (v < 1 || v > 65535) throw invalid(`${path}.${key} ${v} is not a port number: use 1..65535`);
   return v;
@@ -46,13 +47,14 @@ function portAt(o: Json, key: string, path: string): number {
 
 function mappingAt(v: unknown, path: string): PortMapping {
   if (!isObj(v)) throw decodeError(`${path} must be an object like {"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}, got ${q(v)}`);
-  const protoRaw = v["protocol"] ?? "tcp";
+  // Keys as Go's encoding/json matches them: containerd sends "HostPort", "Protocol", "HostIP" (go-json.ts).
+  const protoRaw = goField(v, "protocol") ?? "tcp";
   if (typeof protoRaw !== "string") throw decodeError(`${path}.protocol must be a string, got ${q(protoRaw)}`);
   const protocol = protoRaw.toLowerCase();
   if (!(PORT_PROTOCOLS as readonly string[]).includes(protocol)) {
     throw invalid(`${path}.protocol ${q(protoRaw)} is not supported: use "tcp", "udp" or "sctp"`);
   }
-  const hostIpRaw = v["hostIP"];
+  const hostIpRaw = goField(v, "hostIP");
   let hostIp: IpAddr | undefined;
   if (hostIpRaw !== undefined && hostIpRaw !== null && hostIpRaw !== "") {
     if (typeof hostIpRaw !== "string") throw decodeError(`${path}.hostIP must be a string, got ${q(hostIpRaw)}`);

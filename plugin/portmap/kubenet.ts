@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, 
 import { join } from "node:path";
 import type { NetConf } from "../../core/cni/netconf.js";
 import { DEFAULT_MARK_MASQ_BIT, type PortMapOptions } from "../../core/cni/portmap-conf.js";
-import type { IpNet } from "../../core/ip.js";
+import { formatIp, type IpNet } from "../../core/ip.js";
 import type { NsHandle } from "../bridge/netns.js";
 import { xtablesContextOf, type XtablesContext } from "../bridge/xtables.js";
 import type { PluginContext } from "../types.js";
@@ -30,7 +30,9 @@ function writeRecord(conf: NetConf, containerId: string, ifName: string): void {
   if (dir === undefined) return;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const tmp = join(dir, `.${containerId}.${process.pid}`);
-  writeFileSync(tmp, `${JSON.stringify({ ifName, portMappings: conf.runtimeConfig["portMappings"] ?? [] })}\n`, { mode: 0o600 });
+  // The parsed mappings in the CNI spelling (the runtime's may be Go field names: core/cni/go-json.ts).
+  const portMappings = conf.portMappings.map((m) => ({ hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol, ...(m.hostIp === undefined ? {} : { hostIP: formatIp(m.hostIp) }) }));
+  writeFileSync(tmp, `${JSON.stringify({ ifName, portMappings })}\n`, { mode: 0o600 });
   renameSync(tmp, join(dir, containerId));
 }
 
