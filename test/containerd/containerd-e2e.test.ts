@@ -1,11 +1,17 @@
 // End to end through Debian's containerd (CRI) and runc: pods get addresses from the PodCIDR our agent
-// configured and reach each other; Stop + Remove leave no lease, veth or rule; a containerd restart with pods
-// running keeps them, and removing them afterwards leaves nothing. No timing assertions: only outcomes.
+// configured and reach each other; a pod's hostPorts (PortMapping in its sandbox config, passed to us as
+// runtimeConfig.portMappings) answer on the node's address; Stop + Remove leave no lease, veth, rule or record;
+// a containerd restart with pods running keeps them, and removing them afterwards leaves nothing. No timing
+// assertions: only outcomes.
 
 import t from "tap";
 import type { Test } from "tap";
 import { containsIp } from "../../core/ip.js";
 import { parseCidr, parseIp } from "../../core/ip-parse.js";
+import { PROTOCOL_TCP, PROTOCOL_UDP } from "../../core/cri/messages.js";
+import { createNetns, type TestNetns } from "../support/netns.js";
+import { DIST } from "../support/plugin-harness.js";
+import { request, startEchoServer } from "../plugin/hostport-support.js";
 import { CONTAINERD_SKIP, startContainerd, type Containerd } from "./containerd-harness.js";
 import { describePod, ping, runPod, stopAndRemove, type Pod } from "./pods.js";
 
@@ -23,16 +29,25 @@ function podVeths(ctrd: Containerd): string[] {
   return links.filter((l) => (l.ifalias ?? "").startsWith("kubenet:")).map((l) => l.ifname);
 }
 
-/** Per-pod iptables state our plugin may write (masquerade chains, hostPort chains): names carrying "CNI-". */
+/**
+ * Per-pod iptables state our plugin may write: masquerade chains (CNI-<hex>), host-port chains (CNI-DN-<hex>)
+ * and the DNAT/mark rules that name a pod's host port in the shared CNI-HOSTPORT-* chains.
+ */
 function perPodRules(ctrd: Containerd): string[] {
   const save = ctrd.run("iptables-save", []).stdout + ctrd.run("ip6tables-save", []).stdout;
-  return save.split("\n").filter((l) => /CNI-[0-9a-f]{8,}/.test(l));
+  return save.split("\n").filter((l) => /CNI-(DN-)?[0-9a-f]{8,}/.test(l) || /^-A CNI-HOSTPORT-\S+ .*--dport/.test(l));
+}
+
+/** Host-port records the kubenet type keeps beside the leases (one file per container with host ports). */
+function hostPortRecords(ctrd: Containerd): string[] {
+  return ctrd.run("sh", ["-c", "ls /var/lib/cni/networks/*/kubenet-hostports/ 2>/dev/null"]).stdout.split("\n").filter(Boolean);
 }
 
 function expectClean(t: Test, ctrd: Containerd, when: string): void {
   t.same(leases(ctrd), [], `${when}: no lease left`);
   t.same(podVeths(ctrd), [], `${when}: no pod veth left`);
   t.same(perPodRules(ctrd), [], `${when}: no per-pod iptables rule left`);
+  t.same(hostPortRecords(ctrd), [], `${when}: no host-port record left`);
   t.same(ctrd.leftoverCgroups(), [], `${when}: no pod cgroup left`);
 }
 
@@ -59,6 +74,47 @@ t.test("N pods get addresses from the PodCIDR and reach each other; Stop + Remov
   for (const p of pods) await stopAndRemove(ctrd.cri, p.id);
   t.same(await ctrd.cri.listPodSandbox(), [], "the runtime knows no sandbox");
   expectClean(t, ctrd, "after Stop + Remove");
+  t.same(ctrd.strayPids(), [], "no process left in the pods' world but containerd");
+});
+
+const NODE_IP = "192.0.2.1";
+
+/** Another machine on the node's link: a namespace of the test joined to containerd's by a veth. */
+function otherMachine(t: Test, ctrd: Containerd): TestNetns {
+  const peer = createNetns(t, "peer");
+  peer.exec("ip", ["link", "add", "peerif", "type", "veth", "peer", "name", "nodeif", "netns", String(ctrd.holderPid)]);
+  peer.exec("ip", ["addr", "add", "192.0.2.2/24", "dev", "peerif"]);
+  peer.exec("ip", ["link", "set", "peerif", "up"]);
+  ctrd.exec("ip", ["addr", "add", `${NODE_IP}/24`, "dev", "nodeif"]);
+  ctrd.exec("ip", ["link", "set", "nodeif", "up"]);
+  return peer;
+}
+
+t.test("a hostPort pod through CRI: TCP and UDP on the node's address from another machine and from the node; Stop + Remove leave nothing", { skip: CONTAINERD_SKIP }, async (t) => {
+  const ctrd = await startContainerd(t, { podCidr: POD_CIDR });
+  const peer = otherMachine(t, ctrd);
+  const node = { run: (cmd: string, args: readonly string[]) => ctrd.run(cmd, args) };
+  const pod = await runPod(ctrd, "web", [
+    { protocol: PROTOCOL_TCP, containerPort: 80, hostPort: 8080 },
+    { protocol: PROTOCOL_UDP, containerPort: 81, hostPort: 8081 },
+  ]);
+  const stopServer = await startEchoServer(t, { path: `/proc/${pod.pid}/ns/net` }, 80, 81);
+  for (const [proto, port] of [["tcp", 8080], ["udp", 8081]] as const) {
+    t.equal(request(peer, proto, NODE_IP, port), `${proto} ::ffff:192.0.2.2`, `${proto} ${port} from another machine reaches the pod (source kept)`);
+    t.ok(request(node, proto, NODE_IP, port)?.startsWith(proto), `${proto} ${port} from the node to its own address`);
+    t.ok(request(node, proto, "127.0.0.1", port)?.startsWith(proto), `${proto} ${port} from the node's 127.0.0.1`);
+  }
+  t.same(hostPortRecords(ctrd), [pod.id], "the record of the pod's host ports");
+  const status = JSON.parse(ctrd.exec(`${DIST}/kubenet`, ["status", "--json", "--conf-dir", ctrd.confDir, "--cri-endpoint", `unix://${ctrd.socket}`,
+    "--agent-url", "http://127.0.0.1:1/healthz", "--timeout", "60s"])) as { attachments: { containerId: string; hostPorts: string[]; leaked: boolean }[] };
+  t.same(status.attachments.map((a) => [a.containerId, a.hostPorts, a.leaked]), [[pod.id, ["8080->80/tcp", "8081->81/udp"], false]], "kubenet status shows the host ports");
+
+  stopServer();
+  await stopAndRemove(ctrd.cri, pod.id);
+  for (const [proto, port] of [["tcp", 8080], ["udp", 8081]] as const) {
+    t.equal(request(peer, proto, NODE_IP, port), undefined, `${proto} ${port}: nothing answers once the pod is removed`);
+  }
+  expectClean(t, ctrd, "after Stop + Remove of the hostPort pod");
   t.same(ctrd.strayPids(), [], "no process left in the pods' world but containerd");
 });
 

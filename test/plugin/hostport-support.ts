@@ -32,15 +32,19 @@ if (proto === "tcp") {
   send(); setInterval(send, 500);
 }`;
 
-/** Starts the echo server inside `ns` (TCP on tcpPort, UDP on udpPort, both families); killed at teardown. */
-export async function startEchoServer(t: Teardownable, ns: TestNetns, tcpPort: number, udpPort: number): Promise<void> {
+/**
+ * Starts the echo server inside `ns` (TCP on tcpPort, UDP on udpPort, both families); killed at teardown, or
+ * earlier by the function returned (as a pod's container dies when the pod stops).
+ */
+export async function startEchoServer(t: Teardownable, ns: Pick<TestNetns, "path">, tcpPort: number, udpPort: number): Promise<() => void> {
   const child: ChildProcess = spawn("nsenter", [`--net=${ns.path}`, "--", process.execPath, "-e", SERVER, String(tcpPort), String(udpPort)], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { PATH: process.env["PATH"] ?? "/usr/bin" },
   });
-  t.teardown(() => {
+  const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-  });
+  };
+  t.teardown(kill);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the pod's echo server did not start")), 60_000);
     child.stdout?.on("data", (b: Buffer) => {
@@ -50,10 +54,11 @@ export async function startEchoServer(t: Teardownable, ns: TestNetns, tcpPort: n
       }
     });
   });
+  return kill;
 }
 
 /** What the server answered ("tcp <addr>" / "udp <addr>"), or undefined when nothing answered in 4 s. */
-export function request(from: TestNetns, proto: "tcp" | "udp", host: string, port: number): string | undefined {
+export function request(from: Pick<TestNetns, "run">, proto: "tcp" | "udp", host: string, port: number): string | undefined {
   const r = from.run(process.execPath, ["-e", CLIENT, proto, host, String(port)]);
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
