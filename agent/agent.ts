@@ -6,7 +6,7 @@
 
 import { readFile } from "node:fs/promises";
 import { formatCidr, type IpFamily } from "../core/ip.js";
-import { healthzMaxAge, type AgentConfig } from "./config.js";
+import { conflistCapabilities, healthzMaxAge, type AgentConfig } from "./config.js";
 import { computeDesired, type DesiredState } from "./desired.js";
 import type { HostDeps } from "./host.js";
 import { describeError, type Logger } from "./log.js";
@@ -273,10 +273,7 @@ export class Agent {
         masqChain: this.#config.masqChain,
         ipamDataDir: this.#config.ipamDataDir,
         cniVersion: this.#config.cniVersion,
-        capabilities: {
-          ...(this.#config.portMappings !== "off" ? { portMappings: true } : {}),
-          ...(this.#config.bandwidth !== "off" ? { bandwidth: true } : {}),
-        },
+        capabilities: conflistCapabilities(this.#config),
         agentSocket: this.#config.cniSocket ?? "off",
       });
 

@@ -228,12 +228,16 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
     healthzMaxAgeMs: duration("healthz-max-age"),
     logLevel,
     forwardAccept: oneOf("forward-accept", ["on", "off"] as const, DEFAULTS.forwardAccept),
-    bandwidth: oneOf("bandwidth", ["on", "off"] as const, "on"),
+    ...capabilityFlags(oneOf),
     cniSocket: parseCniSocket(str("cni-socket")),
     cniWorkers: int("cni-workers", 1, 256) ?? DEFAULTS.cniWorkers,
     ...gcConfig(flags),
-    portMappings: oneOf("port-mappings", ["on", "off"] as const, "on"),
   };
+}
+
+/** --bandwidth, --port-mappings: the capabilities the conflist declares. */
+function capabilityFlags(oneOf: <T extends string>(name: string, allowed: readonly T[], dflt: T) => T): Pick<AgentConfig, "bandwidth" | "portMappings"> {
+  return { bandwidth: oneOf("bandwidth", ["on", "off"] as const, "on"), portMappings: oneOf("port-mappings", ["on", "off"] as const, "on") };
 }
 
 /** --cri-endpoint, --gc-interval, --gc-plugin: the leaked-lease sweep. */

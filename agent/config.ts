@@ -91,3 +91,8 @@ export const DEFAULTS = {
 export function healthzMaxAge(config: Pick<AgentConfig, "healthzMaxAgeMs">, effectiveResyncMs: number): number {
   return config.healthzMaxAgeMs ?? 3 * effectiveResyncMs;
 }
+
+/** The capabilities the conflist declares, so the runtime passes pods' hostPorts and bandwidth limits. */
+export function conflistCapabilities(c: Pick<AgentConfig, "portMappings" | "bandwidth">): Record<string, boolean> {
+  return { ...(c.portMappings !== "off" ? { portMappings: true } : {}), ...(c.bandwidth !== "off" ? { bandwidth: true } : {}) };
+}

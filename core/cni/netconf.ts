@@ -20,7 +20,7 @@ import {
 import { parseCidr, parseIp } from "../ip-parse.js";
 import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
-import { parsePortMapOptions, parsePortMappings, type PortMapOptions, type PortMapping } from "./portmap-conf.js";
+import { NO_HOST_PORTS, parseHostPorts, type HostPortConf } from "./portmap-conf.js";
 import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
 import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, isCniVersion, type CniVersion } from "./version.js";
 import { agentSocketProblem } from "./peek.js";
@@ -98,7 +98,8 @@ export interface Attachment {
   readonly ifName: string;
 }
 
-export interface NetConf {
+/** Host ports (HostPortConf: portMappings, portMap) are those of the kubenet and portmap types, else none. */
+export interface NetConf extends HostPortConf {
   readonly cniVersion: CniVersion;
   readonly name: string;
   /** The config's `type` as written ("" when absent). */
@@ -133,10 +134,6 @@ export interface NetConf {
    * log. A DEL releases what it can whatever the rest of its input looks like. Always empty for other commands.
    */
   readonly ignored: readonly string[];
-  /** runtimeConfig.portMappings (the portMappings capability); kubenet and portmap only, else []. */
-  readonly portMappings: readonly PortMapping[];
-  /** The reference portmap's keys (snat, masqAll, ...) with its defaults; kubenet and portmap only. */
-  readonly portMap: PortMapOptions | undefined;
 }
 
 export interface ParseNetConfOptions {
@@ -602,17 +599,10 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
     validAttachments,
     logFile,
     lockTimeoutMs,
-    bandwidth:
-      effective === "kubenet" || effective === "bandwidth" ? soft(ignored, () => parseBandwidth(raw, runtimeConfig), () => undefined) : undefined,
-    ...soft(ignored, () => portMapsOf(raw, effective, runtimeConfig), () => ({ portMappings: [], portMap: undefined })),
+    bandwidth: effective === "kubenet" || effective === "bandwidth" ? soft(ignored, () => parseBandwidth(raw, runtimeConfig), () => undefined) : undefined,
+    ...(effective === "kubenet" || effective === "portmap" ? soft(ignored, () => parseHostPorts(raw, runtimeConfig), () => NO_HOST_PORTS) : NO_HOST_PORTS),
     ignored: ignored ?? [],
   };
-}
-
-/** Host ports are served by the kubenet type itself and by the portmap drop-in (the reference bridge ignores them). */
-function portMapsOf(raw: Json, plugin: PluginName, runtimeConfig: Json): Pick<NetConf, "portMappings" | "portMap"> {
-  if (plugin !== "kubenet" && plugin !== "portmap") return { portMappings: [], portMap: undefined };
-  return { portMappings: parsePortMappings(runtimeConfig), portMap: parsePortMapOptions(raw) };
 }
 
 /** args.cni.ips then runtimeConfig.ips, and the container MAC (runtimeConfig.mac, else args.cni.mac). */

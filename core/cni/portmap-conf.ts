@@ -3,7 +3,8 @@
 // reference portmap plugin's keys (snat, masqAll, markMasqBit, externalSetMarkChain, conditionsV4/V6,
 // backend), parsed and validated. Pure. Errors: 6 = wrong JSON type, 7 = invalid value, 2 = unsupported.
 
-import { parseIp, type IpAddr, type IpFamily } from "../ip.js";
+import type { IpAddr, IpFamily } from "../ip.js";
+import { parseIp } from "../ip-parse.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 import { goField } from "./go-json.js";
 
@@ -31,7 +32,7 @@ export interface PortMapOptions {
 }
 
 export const DEFAULT_MARK_MASQ_BIT = 13;
-export const PORT_PROTOCOLS: readonly PortProtocol[] = ["tcp", "udp", "sctp"];
+const PORT_PROTOCOLS: readonly PortProtocol[] = ["tcp", "udp", "sctp"];
 
 type Json = Record<string, unknown>;
 const decodeError = (msg: string): CniError => new CniError(CNI_ERROR_CODE.DECODING_FAILURE, msg);
@@ -122,3 +123,19 @@ export function parsePortMapOptions(raw: Readonly<Json>): PortMapOptions {
     conditions: { 4: conditionsOf(raw, "conditionsV4"), 6: conditionsOf(raw, "conditionsV6") },
   };
 }
+
+/** A network config's host ports (core/cni/netconf.ts NetConf extends this). */
+export interface HostPortConf {
+  /** runtimeConfig.portMappings (the portMappings capability); kubenet and portmap only, else []. */
+  readonly portMappings: readonly PortMapping[];
+  /** The reference portmap's keys (snat, masqAll, ...) with its defaults; kubenet and portmap only. */
+  readonly portMap: PortMapOptions | undefined;
+}
+
+export const NO_HOST_PORTS: HostPortConf = { portMappings: [], portMap: undefined };
+
+/** Host ports of a kubenet or portmap config (the reference bridge ignores them). */
+export const parseHostPorts = (raw: Readonly<Json>, runtimeConfig: Readonly<Json>): HostPortConf => ({
+  portMappings: parsePortMappings(runtimeConfig),
+  portMap: parsePortMapOptions(raw),
+});

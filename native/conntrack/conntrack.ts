@@ -2,7 +2,8 @@
 // `conntrack -D -p udp --orig-port-dst 8080` but without exec'ing conntrack. Used after host-port rules land:
 // a UDP "connection" keeps its old translation as long as packets keep coming, so a client that sent to the
 // port before the DNAT existed would never reach the pod. Synchronous (one socket, one dump, one delete per
-// match). Requests are built by pure functions here (golden bytes in conntrack.test.ts).
+// match). Requests are built by pure functions here; test/native/conntrack.test.ts checks the effect against
+// /proc/net/nf_conntrack.
 //
 // The dump carries a kernel-side filter (CTA_FILTER, Linux 5.8+: only entries whose original tuple has this
 // protocol and destination port come back); entries are matched again here, so a kernel that ignores the
@@ -16,23 +17,12 @@ import { NetlinkError } from "../netlink/netlink-error.js";
 import { NetlinkSocket, openKernelTransport } from "../netlink/socket.js";
 import { withNetnsSync } from "../netns.js";
 import type { RawAttr } from "../api.js";
+import {
+  CTA_FILTER, CTA_FILTER_FLAG_CTA_PROTO_DST_PORT, CTA_FILTER_FLAG_CTA_PROTO_NUM, CTA_FILTER_ORIG_FLAGS, CTA_PROTO_DST_PORT, CTA_PROTO_NUM,
+  CTA_TUPLE_ORIG, CTA_TUPLE_PROTO, CTA_ZONE, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_GET, NETLINK_NETFILTER, NFNETLINK_V0,
+  NFNL_SUBSYS_CTNETLINK,
+} from "./constants.js";
 
-export const NETLINK_NETFILTER = 12;
-export const NFNL_SUBSYS_CTNETLINK = 1;
-export const IPCTNL_MSG_CT_NEW = 0;
-export const IPCTNL_MSG_CT_GET = 1;
-export const IPCTNL_MSG_CT_DELETE = 2;
-export const NFNETLINK_V0 = 0;
-export const CTA_TUPLE_ORIG = 1;
-export const CTA_ZONE = 18;
-export const CTA_FILTER = 25;
-export const CTA_TUPLE_IP = 1;
-export const CTA_TUPLE_PROTO = 2;
-export const CTA_PROTO_NUM = 1;
-export const CTA_PROTO_DST_PORT = 3;
-export const CTA_FILTER_ORIG_FLAGS = 1;
-export const CTA_FILTER_FLAG_CTA_PROTO_NUM = 1 << 3;
-export const CTA_FILTER_FLAG_CTA_PROTO_DST_PORT = 1 << 5;
 const AF: Readonly<Record<IpFamily, number>> = { 4: 2, 6: 10 };
 
 export const IPPROTO_TCP = 6;
@@ -52,7 +42,7 @@ const nfgen = (w: ByteWriter, family: IpFamily): void => {
 const be16 = (type: number, v: number): RawAttr => ({ type, nested: false, data: Uint8Array.of((v >> 8) & 0xff, v & 0xff) });
 
 /** `conntrack -L -f <family> -p <proto> --orig-port-dst <port>`: a dump filtered by protocol and port. */
-export function conntrackDumpRequest(family: IpFamily, protocol: number, port: number): Uint8Array {
+function conntrackDumpRequest(family: IpFamily, protocol: number, port: number): Uint8Array {
   const attrs = [
     nla.nest(CTA_TUPLE_ORIG, [nla.nest(CTA_TUPLE_PROTO, [nla.u8(CTA_PROTO_NUM, protocol), be16(CTA_PROTO_DST_PORT, port)])]),
     nla.nest(CTA_FILTER, [nla.u32(CTA_FILTER_ORIG_FLAGS, CTA_FILTER_FLAG_CTA_PROTO_NUM | CTA_FILTER_FLAG_CTA_PROTO_DST_PORT)]),
@@ -64,7 +54,7 @@ export function conntrackDumpRequest(family: IpFamily, protocol: number, port: n
 }
 
 /** `conntrack -D` of one entry: its original tuple (and zone) sent back as the kernel gave them. */
-export function conntrackDeleteRequest(family: IpFamily, origTuple: RawAttr, zone: RawAttr | undefined): Uint8Array {
+function conntrackDeleteRequest(family: IpFamily, origTuple: RawAttr, zone: RawAttr | undefined): Uint8Array {
   return encodeMessage(ctType(IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST | NLM_F_ACK, (w) => {
     nfgen(w, family);
     w.attr({ ...origTuple, nested: true });
@@ -80,7 +70,7 @@ interface Entry {
 }
 
 /** The original tuple's protocol and destination port of one dumped entry. */
-export function decodeEntry(m: NlMessage): Entry | undefined {
+function decodeEntry(m: NlMessage): Entry | undefined {
   const attrs = decodeAttrs(m.payload.subarray(4));
   const orig = findAttr(attrs, CTA_TUPLE_ORIG);
   if (orig === undefined) return undefined;

@@ -12,7 +12,7 @@
 import { bitsOf, formatCidr, formatIp, networkOf, type IpFamily, type IpNet } from "../../core/ip.js";
 import { argOf, formatRule, jumpsTo, sameArgs, targetOf, type SavedTable } from "../../native/index.js";
 
-export const MASQ_TABLE = "nat";
+const MASQ_TABLE = "nat";
 const CHAIN_PREFIX = "CNI-";
 /** iptables chain names are limited to 28 characters; the reference fills them with hash. */
 export const MASQ_CHAIN_LENGTH = 28;

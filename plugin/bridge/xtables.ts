@@ -30,7 +30,7 @@ export interface XtablesContext {
   readonly feature?: string;
 }
 
-export const NAT_TABLE = "nat";
+const NAT_TABLE = "nat";
 export const FAMILIES: readonly IpFamily[] = [4, 6];
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

@@ -117,18 +117,36 @@ async function waitOperUp(host: NsHandle, index: number, name: string): Promise<
 }
 
 /**
- * Host ports (kubenet type, runtimeConfig.portMappings): started once the addresses are known, like ipMasq;
- * the iptables tools run while the netlink work proceeds, and are awaited before the result.
+ * ipMasq (the container's masquerade chain) and host ports (kubenet type, runtimeConfig.portMappings), started
+ * once the addresses are known: the iptables tools run while the netlink work proceeds, and cmdAdd awaits
+ * them before the result. Each pushes its own undo.
  */
-function startHostPorts(req: AddRequest, ctx: PluginContext, ipam: Result, host: NsHandle, bridge: string, undo: UndoStack): Promise<void> | undefined {
-  if (req.conf.plugin !== "kubenet" || req.conf.portMappings.length === 0 || ipam.ips.length === 0) return undefined;
-  const xc = hostPortsContextOf(req.conf, ctx);
-  const started = setupKubenetHostPorts(xc, portRequestOf(req.conf, req.containerId, ipam.ips.map((ip) => ip.address), ctx.hostNetnsPath), req.conf, req.ifName, host, bridge);
-  started.catch(() => undefined); // awaited by cmdAdd; never an unhandled rejection while netlink work runs
-  undo.push(`remove the host ports of ${q(req.containerId)}`, async () => {
-    await started.catch(() => undefined);
-    await teardownKubenetHostPorts(xc, req.conf, req.containerId);
-  });
+function startRuleSetups(req: AddRequest, ctx: PluginContext, ipam: Result, host: NsHandle, undo: UndoStack): Promise<void>[] {
+  const conf = req.conf;
+  const br = bridgeConfOf(conf);
+  const addrs = ipam.ips.map((ip) => ip.address);
+  const started: Promise<void>[] = [];
+  if (addrs.length === 0) return started;
+  if (br.ipMasq) {
+    const mc = masqContextOf(conf, ctx);
+    const owner = masqOwnerOf(req);
+    const masq = setupIpMasq(mc, owner, addrs);
+    started.push(masq);
+    undo.push(`remove the masquerade chain of ${q(req.containerId)}`, async () => {
+      await masq.catch(() => undefined);
+      await teardownIpMasq(mc, owner);
+    });
+  }
+  if (conf.plugin === "kubenet" && conf.portMappings.length > 0) {
+    const xc = hostPortsContextOf(conf, ctx);
+    const ports = setupKubenetHostPorts(xc, portRequestOf(conf, req.containerId, addrs, ctx.hostNetnsPath), conf, req.ifName, host, br.bridge);
+    started.push(ports);
+    undo.push(`remove the host ports of ${q(req.containerId)}`, async () => {
+      await ports.catch(() => undefined);
+      await teardownKubenetHostPorts(xc, conf, req.containerId);
+    });
+  }
+  for (const p of started) p.catch(() => undefined); // awaited by cmdAdd; never an unhandled rejection meanwhile
   return started;
 }
 
@@ -158,22 +176,8 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
       }
     }
 
-    // ipMasq: started now that the addresses are known (the IPAM lock is already released); the iptables
-    // tools run while the netlink work below proceeds, and are awaited before the result.
-    let masq: Promise<void> | undefined;
-    if (br.ipMasq && ipam.ips.length > 0) {
-      const mc = masqContextOf(conf, ctx);
-      const owner = masqOwnerOf(req);
-      const started = setupIpMasq(mc, owner, ipam.ips.map((ip) => ip.address));
-      started.catch(() => undefined); // awaited below; never an unhandled rejection while netlink work runs
-      masq = started;
-      undo.push(`remove the masquerade chain of ${q(req.containerId)}`, async () => {
-        await started.catch(() => undefined);
-        await teardownIpMasq(mc, owner);
-      });
-    }
-
-    const ports = startHostPorts(req, ctx, ipam, host, br.bridge, undo);
+    // ipMasq and host ports: started now that the addresses are known (the IPAM lock is already released).
+    const rules = startRuleSetups(req, ctx, ipam, host, undo);
 
     const pair = createVeth(container, host, { ifName: req.ifName, mtu: br.mtu, mac });
     const podNs = container;
@@ -199,8 +203,7 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
     setLoopbackUp(container);
     if (isGateway) ensureGatewayAddrs(host, bridge, gatewayNets(ips), br.forceAddress);
     const waitedMs = br.disableContainerInterface ? 0 : await waitOperUp(host, hostVeth.index, hostVeth.name);
-    await masq;
-    await ports;
+    await Promise.all(rules);
 
     // Re-read: the bridge MAC may have changed when the first port joined, then been pinned.
     const bridgeNow = host.rtnl.linkGetByIndex(bridge.index);

@@ -7,7 +7,7 @@
 import { checkBandwidth } from "../bandwidth/attach.js";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { CniInterface, Result } from "../../core/cni/result.js";
-import { formatCidr, netEqual } from "../../core/ip.js";
+import { formatCidr, netEqual, type IpNet } from "../../core/ip.js";
 import { findBridge } from "../bridge/bridge.js";
 import { describeRoute, routeMatches } from "../bridge/container-iface.js";
 import { checkIpMasq, masqContextOf, masqOwnerOf } from "../bridge/ipmasq.js";
@@ -27,6 +27,17 @@ function podInterfaceIndex(prev: Result, ifName: string, netns: string): number 
   const exact = prev.interfaces.findIndex((i) => i.name === ifName && i.sandbox === netns);
   if (exact >= 0) return exact;
   return prev.interfaces.findIndex((i) => i.name === ifName && (i.sandbox === undefined || i.sandbox === ""));
+}
+
+/**
+ * ipMasq: the container's chain, its rules and a POSTROUTING jump per pod address; host ports (kubenet type):
+ * the CNI-DN chain, its rules and its jumps.
+ */
+async function checkRules(req: CheckRequest, ctx: PluginContext, podIps: readonly IpNet[]): Promise<void> {
+  const conf = req.conf;
+  if (podIps.length === 0) return;
+  if (bridgeConfOf(conf).ipMasq) await checkIpMasq(masqContextOf(conf, ctx), masqOwnerOf(req), podIps);
+  if (conf.plugin === "kubenet") await checkHostPorts(hostPortsContextOf(conf, ctx), portRequestOf(conf, req.containerId, podIps, ctx.hostNetnsPath));
 }
 
 export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<void> {
@@ -103,12 +114,7 @@ export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<v
 
     checkBandwidth(host, req, peer);
 
-    // ipMasq: the container's chain, its rules and a POSTROUTING jump per pod address.
-    const podIps = prev.ips.filter((i) => i.interface === idx).map((i) => i.address);
-    if (br.ipMasq && podIps.length > 0) await checkIpMasq(masqContextOf(conf, ctx), masqOwnerOf(req), podIps);
-    if (conf.plugin === "kubenet" && podIps.length > 0) {
-      await checkHostPorts(hostPortsContextOf(conf, ctx), portRequestOf(conf, req.containerId, podIps, ctx.hostNetnsPath));
-    }
+    await checkRules(req, ctx, prev.ips.filter((i) => i.interface === idx).map((i) => i.address));
   } finally {
     container?.close();
     host.close();

@@ -15,6 +15,25 @@ import { hostPortsContextOf, needsHostPortTeardown, teardownKubenetHostPorts } f
 import type { DelRequest, PluginContext } from "../types.js";
 import { ipamCallOf } from "./add.js";
 
+/**
+ * ipMasq: the container's masquerade chain and its jumps; host ports (kubenet type, when ADD recorded some or
+ * the runtime passes them): the CNI-DN chain and its jumps. Both by name (network + container ID): no netns
+ * and no address needed, so this also works after the netns is gone (the reference leaks the chain then).
+ * Started at once: the iptables tools run while the netlink and lease steps proceed.
+ */
+function startRuleTeardowns(req: DelRequest, ctx: PluginContext): { what: string; done: Promise<void> }[] {
+  const out: { what: string; done: Promise<void> }[] = [];
+  if (req.conf.bridge?.ipMasq === true) {
+    out.push({ what: `could not remove the masquerading of ${q(req.containerId)}`, done: teardownIpMasq(masqContextOf(req.conf, ctx), masqOwnerOf(req)) });
+  }
+  if (needsHostPortTeardown(req.conf, req.containerId)) {
+    const done = teardownKubenetHostPorts(hostPortsContextOf(req.conf, ctx), req.conf, req.containerId);
+    out.push({ what: `could not remove the host ports of ${q(req.containerId)}`, done });
+  }
+  for (const r of out) r.done.catch(() => undefined); // awaited by cmdDel; never an unhandled rejection meanwhile
+  return out;
+}
+
 export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void> {
   const errors: Error[] = [];
   const step = async (what: string, fn: () => void | Promise<void>): Promise<void> => {
@@ -27,14 +46,8 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
     }
   };
 
-  // ipMasq: the container's masquerade chain and its jumps, by name (network + container ID): no netns and
-  // no address needed, so this also works after the netns is gone (the reference leaks the chain then).
-  // Started first: the iptables tools run while the netlink and lease steps below proceed.
-  const masq = req.conf.bridge?.ipMasq === true ? teardownIpMasq(masqContextOf(req.conf, ctx), masqOwnerOf(req)) : undefined;
-  masq?.catch(() => undefined); // awaited in step 4; never an unhandled rejection meanwhile
-  // Host ports (kubenet type): by chain name too, when ADD recorded some or the runtime passes them.
-  const ports = needsHostPortTeardown(req.conf, req.containerId) ? teardownKubenetHostPorts(hostPortsContextOf(req.conf, ctx), req.conf, req.containerId) : undefined;
-  ports?.catch(() => undefined);
+  // The iptables teardowns (ipMasq, host ports), by name: started first, awaited in step 4.
+  const rules = startRuleTeardowns(req, ctx);
 
   // 1. The pod end, in the pod netns. Deleting it deletes the host end with it.
   let podEndDeleted = false;
@@ -89,9 +102,8 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
     await step(`could not release the IP lease of ${q(req.containerId)}/${q(req.ifName)}`, () => ipamDel(ipamCallOf(req, ctx)));
   }
 
-  // 4. The masquerade teardown started above.
-  if (masq !== undefined) await step(`could not remove the masquerading of ${q(req.containerId)}`, () => masq);
-  if (ports !== undefined) await step(`could not remove the host ports of ${q(req.containerId)}`, () => ports);
+  // 4. The iptables teardowns started above.
+  for (const r of rules) await step(r.what, () => r.done);
 
   if (errors.length === 1) throw errors[0] as Error;
   if (errors.length > 1) {

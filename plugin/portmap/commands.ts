@@ -17,7 +17,7 @@ import { checkHostPorts, gcHostPorts, setupHostPorts, teardownHostPorts, type Po
 const DEFAULTS: PortMapOptions = { snat: true, masqAll: false, markMasqBit: DEFAULT_MARK_MASQ_BIT, externalSetMarkChain: undefined, conditions: { 4: [], 6: [] } };
 
 /** The first IPv4 and first IPv6 address of prevResult on CNI_IFNAME in a sandbox (as the reference picks). */
-export function podAddrsOf(prev: Result, ifName: string): IpNet[] {
+function podAddrsOf(prev: Result, ifName: string): IpNet[] {
   const out: IpNet[] = [];
   for (const ip of prev.ips) {
     if (out.some((a) => a.addr.family === ip.address.addr.family)) continue;

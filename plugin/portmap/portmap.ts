@@ -28,7 +28,7 @@ export interface PortRequest extends PortOwner {
 }
 
 /** The per-container chain: "CNI-DN-" + the first 21 hex digits of sha512(network + container ID). */
-export function portChainName(network: string, containerId: string): string {
+function portChainName(network: string, containerId: string): string {
   // node:crypto on first use only: a pod without host ports never loads it.
   const { createHash } = process.getBuiltinModule("node:crypto");
   return dnChainFromDigest(createHash("sha512").update(network + containerId).digest("hex"));

@@ -4,7 +4,7 @@
 import t from "tap";
 import { createHash } from "node:crypto";
 import { parsePortMapOptions, parsePortMappings } from "../../core/cni/portmap-conf.js";
-import { parseCidr } from "../../core/ip.js";
+import { parseCidr } from "../../core/ip-parse.js";
 import { emptyTable, formatRule, parseIptablesSave } from "../../native/index.js";
 import { dnChainFromDigest, dnatComment, markOf, missingPortRules, parseDnatComment, podPortRules, renderPortSetup, stalePortChains } from "./rules.js";
 

@@ -15,11 +15,9 @@ import type { PortMapOptions, PortMapping } from "../../core/cni/portmap-conf.js
 import { bitsOf, formatCidr, formatIp, networkOf, type IpFamily, type IpNet } from "../../core/ip.js";
 import { argOf, formatRule, sameArgs, targetOf, type SavedTable } from "../../native/index.js";
 
-export const TOP_DNAT_CHAIN = "CNI-HOSTPORT-DNAT";
-export const SETMARK_CHAIN = "CNI-HOSTPORT-SETMARK";
-export const MASQ_CHAIN = "CNI-HOSTPORT-MASQ";
-/** A per-container DNAT chain: "CNI-DN-" + 21 lower-case hex digits (28 characters, iptables' limit). */
-export const DN_CHAIN_RE = /^CNI-DN-[0-9a-f]{21}$/;
+const TOP_DNAT_CHAIN = "CNI-HOSTPORT-DNAT";
+const SETMARK_CHAIN = "CNI-HOSTPORT-SETMARK";
+const MASQ_CHAIN = "CNI-HOSTPORT-MASQ";
 const SETMARK_COMMENT = "CNI portfwd masquerade mark";
 const MASQ_COMMENT = "CNI portfwd requiring masquerade";
 const ENTRY_CHAINS = ["PREROUTING", "OUTPUT"] as const;
