@@ -1,5 +1,5 @@
 // Builds dist/:
-//   dist/kubenet        the CNI plugin (multi-call: also answers as bridge, host-local, loopback, bandwidth): a Bun-compiled
+//   dist/kubenet        the CNI plugin (multi-call: also answers as bridge, host-local, loopback, bandwidth, portmap): a Bun-compiled
 //                       executable (one file: the Bun runtime, the whole plugin as bytecode, koffi.node embedded)
 //   dist/kubenet-agent  the node agent, an esbuild bundle run by Node: koffi, @kubernetes/client-node and
 //                       @grpc/grpc-js (CRI, only `kubenet status`/`gc`) stay external, loaded from node_modules

@@ -29,7 +29,6 @@ const allowedDead = new Set([
   "core/cni/netconf.ts: pluginFor",
   "core/cni/netconf.ts: DEFAULT_DATA_DIR",
   "core/cni/netconf.ts: DEFAULT_LOCK_TIMEOUT_MS",
-  "core/cni/netconf.ts: PLUGIN_NAMES",
   "core/cni/wire.ts: isRefusalHeader",
   "core/cni/wire.ts: WIRE_MAGIC",
   "core/cni/wire.ts: WIRE_VERSION",

@@ -7,6 +7,7 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdi
 import { join } from "node:path";
 import t from "tap";
 import { parseCli } from "../../agent/cli.js";
+import { PLUGIN_NAMES } from "../../core/cni/netconf.js";
 import { parseMasqConfig } from "../../agent/masq/ip-masq-config.js";
 import { REPO_ROOT } from "../support/plugin-harness.js";
 import { tempDir } from "./agent-harness.js";
@@ -64,12 +65,14 @@ t.test("deploy: install-cni installs the executable and the alias names atomical
   }
   const sh = body.join("\n").replaceAll("/host/opt/cni/bin", join(root, "bin")).replaceAll("/opt/kubenet/bin/kubenet", join(root, "src", "kubenet"));
   const run = (aliases: string): string => execFileSync("sh", ["-ec", sh], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", INSTALL_ALIASES: aliases }, encoding: "utf8" });
-  t.match(run("loopback bridge host-local"), /installed kubenet/);
+  const aliases = /- name: INSTALL_ALIASES\n\s+value: "([^"]*)"/.exec(manifest)?.[1] ?? "";
+  t.same(aliases.split(" ").sort(), PLUGIN_NAMES.filter((n) => n !== "kubenet").sort(), "by default every name the executable answers as");
+  t.match(run(aliases), /installed kubenet/);
   writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho v2\n");
-  run("loopback bridge host-local");
-  t.same(readdirSync(join(root, "bin")).sort(), ["bridge", "host-local", "kubenet", "loopback"], "no temp files left");
+  run(aliases);
+  t.same(readdirSync(join(root, "bin")).sort(), ["bandwidth", "bridge", "host-local", "kubenet", "loopback", "portmap"], "no temp files left");
   t.equal(readFileSync(join(root, "bin", "kubenet"), "utf8"), "#!/bin/sh\necho v2\n", "updated in place");
   t.equal(lstatSync(join(root, "bin", "kubenet")).mode & 0o777, 0o755);
-  for (const alias of ["loopback", "bridge", "host-local"]) t.equal(readlinkSync(join(root, "bin", alias)), "kubenet", `${alias} -> kubenet`);
+  for (const alias of ["loopback", "bridge", "host-local", "portmap", "bandwidth"]) t.equal(readlinkSync(join(root, "bin", alias)), "kubenet", `${alias} -> kubenet`);
   t.equal(execFileSync(join(root, "bin", "loopback"), { encoding: "utf8" }), "v2\n");
 });
