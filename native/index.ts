@@ -40,7 +40,7 @@ export { NetlinkError } from "./netlink/netlink-error.js";
 export { openRtnl } from "./rtnl/rtnl.js";
 export { NetnsNotFoundError, NotNetnsError, currentNetns, moveThreadToNetns, openNetns, withNetnsSync } from "./netns.js";
 export { readSysctl, sysctlPath, writeSysctl } from "./sysctl.js";
-export { LockTimeoutError, acquireFileLock } from "./file-lock.js";
+export { LockTimeoutError, acquireFileLock, waitFileLock } from "./file-lock.js";
 export { monotonicMs } from "./clock.js";
 export { formatMac, parseMac } from "./rtnl/link.js";
 export { tbfBurstTolerance, tbfLimitForLatency } from "./tc/tbf.js";

@@ -169,6 +169,7 @@ async function inProcess(): Promise<number> {
 viaService()
   .then((served) => served ?? inProcess())
   .then(
+    // (Also: a lock wait that timed out leaves a flock pending on a pool thread, which would keep the process.)
     (code) => process.exit(code),
     (e: unknown) => {
       // skelMain never throws; this is the last line of defence.

@@ -9,7 +9,7 @@
 import { appendFileSync } from "node:fs";
 import { parentPort, threadId, workerData } from "node:worker_threads";
 import type { PluginName } from "../core/cni/netconf.js";
-import { acquireFileLock, moveThreadToNetns, openNetns, openTicketLock, type FileLock, type FileLockOptions, type NetnsHandle } from "../native/index.js";
+import { moveThreadToNetns, waitFileLock, openNetns, openTicketLock, type FileLock, type FileLockOptions, type NetnsHandle } from "../native/index.js";
 import { skelMain, type SkelIo } from "./skel.js";
 import type { PluginCommands } from "./types.js";
 
@@ -42,13 +42,14 @@ async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
   return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
 }
 
-function leaseLocker(gateBuffer: SharedArrayBuffer): (path: string, options: FileLockOptions) => FileLock {
+function leaseLocker(gateBuffer: SharedArrayBuffer): (path: string, options: FileLockOptions) => Promise<FileLock> {
   const gate = openTicketLock(gateBuffer, threadId);
-  return (path, options) => {
+  return async (path, options) => {
     gate.acquire();
     let lock: FileLock;
     try {
-      lock = acquireFileLock(path, options);
+      // Then the directory's flock, waited for in the kernel's queue (fair against other processes too).
+      lock = await waitFileLock(path, options);
     } catch (e) {
       gate.release();
       throw e;

@@ -56,7 +56,7 @@ export interface PluginContext {
    * Takes the lease directory's lock (default: flock alone). The agent's CNI service queues its threads
    * first come, first served in-process and then takes the same flock.
    */
-  readonly leaseLocker?: ((path: string, options: FileLockOptions) => FileLock) | undefined;
+  readonly leaseLocker?: ((path: string, options: FileLockOptions) => FileLock | Promise<FileLock>) | undefined;
 }
 
 type MaybePromise<T> = T | Promise<T>;

@@ -50,7 +50,7 @@ t.test("kubenet defaults (the agent's config)", async (t) => {
   });
   t.same(rangeText(conf), [["172.20.1.0/24 172.20.1.1-172.20.1.254 gw=172.20.1.1"]]);
   t.equal(hostLocal(conf).dataDir, "/var/lib/cni/networks");
-  t.equal(conf.lockTimeoutMs, 10000);
+  t.equal(conf.lockTimeoutMs, 60000);
   t.equal(conf.raw["addIf"], "eth0", "unknown keys are kept");
 });
 

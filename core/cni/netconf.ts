@@ -125,7 +125,7 @@ export interface NetConf extends HostPortConf {
   /** GC only: `cni.dev/valid-attachments` (or the lib's alias `cni.dev/attachments`). */
   readonly validAttachments: readonly Attachment[] | undefined;
   readonly logFile: string | undefined;
-  /** IPAM lock timeout in ms (default 10000). */
+  /** IPAM lock timeout in ms (default 60000). */
   readonly lockTimeoutMs: number;
   /** Traffic shaping (types kubenet and bandwidth): static keys, else runtimeConfig.bandwidth. */
   readonly bandwidth?: BandwidthEntry | undefined;
@@ -166,7 +166,12 @@ function soft<T>(ignored: string[] | undefined, parse: () => T, fallback: () => 
 }
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
-export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+/**
+ * The lock is fair (waiters are served in order) and a dead holder's lock is dropped by the kernel, so a long
+ * wait is a long queue on a loaded node, which is progress: failing it (11) makes the runtime redo the whole
+ * sandbox. The reference host-local waits forever; this bounds the wait well inside kubelet's 2 min.
+ */
+export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 const MAX_LOCK_TIMEOUT_MS = 10 * 60_000;
 
 export const PLUGIN_NAMES: readonly PluginName[] = ["kubenet", "bridge", "host-local", "loopback", "bandwidth", "portmap"];

@@ -15,7 +15,12 @@ interface KoffiModule {
   errno(): number;
 }
 interface KoffiLibrary {
-  func(declaration: string): (...args: unknown[]) => unknown;
+  func(declaration: string): KoffiFunction;
+}
+/** A bound C function: called directly (blocks this thread) or through `async` (a libuv pool thread). */
+interface KoffiFunction {
+  (...args: unknown[]): unknown;
+  async(...args: unknown[]): void;
 }
 
 type Require = (id: string) => unknown;
@@ -104,9 +109,9 @@ function loadKoffi(): KoffiModule {
 
 let koffi: KoffiModule | undefined;
 let libc: KoffiLibrary | undefined;
-const functions = new Map<string, (...args: unknown[]) => unknown>();
+const functions = new Map<string, KoffiFunction>();
 
-function fn(declaration: string): (...args: unknown[]) => unknown {
+function fn(declaration: string): KoffiFunction {
   let f = functions.get(declaration);
   if (f === undefined) {
     if (libc === undefined) {
@@ -247,6 +252,22 @@ export function flock(fd: number, operation: number, detail?: string): boolean {
     if (errno === 11 && (operation & LOCK_NB) !== 0) return false;
     throw new SysError("flock", errno, detail);
   }
+}
+
+/**
+ * A blocking flock(2) run on a libuv pool thread: the caller's thread (and its event loop) keeps running
+ * while the request waits in the kernel's queue of this file's waiters. Resolves with flock's return value:
+ * 0, or -1 (errno belongs to the pool thread and cannot be read here: the caller asks again with LOCK_NB).
+ * The call cannot be cancelled: whoever stops waiting must still release a lock that arrives later.
+ */
+export function flockAsync(fd: number, operation: number): Promise<number> {
+  const f = fn("int flock(int, int)");
+  return new Promise((resolve, reject) => {
+    f.async(fd, operation, (err: unknown, result: unknown) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve(asNumber(result));
+    });
+  });
 }
 
 /** ioctl(2) without an argument (e.g. NS_GET_NSTYPE); returns the call's non-negative result. */

@@ -5,6 +5,7 @@
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import {
+  LockTimeoutError,
   NetlinkError,
   SysError,
   isErrno,
@@ -40,6 +41,8 @@ export interface NsHandle {
 /** Wraps a kernel failure into a CNI error saying what failed (code 102); CniErrors pass through. */
 export function wrapKernelError(what: string, err: unknown): Error {
   if (err instanceof CniError) return err;
+  // A lock wait that timed out is "try again later" (11), wherever it happens (DEL wraps every step).
+  if (err instanceof LockTimeoutError) return new CniError(CNI_ERROR_CODE.TRY_AGAIN_LATER, `${what}: ${err.message}: try again later`, { cause: err });
   if (err instanceof NetlinkError || err instanceof SysError) {
     return new CniError(CNI_ERROR_CODE.KERNEL_OPERATION_FAILED, `${what}: ${err.message}`, { cause: err });
   }

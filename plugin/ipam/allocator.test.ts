@@ -9,7 +9,7 @@ import { decodeLeaseContent, encodeLeaseOwner, type Lease, type LeaseOwner, type
 /** An in-memory LeaseStore with host-local's semantics. */
 export class MemoryStore implements LeaseStore {
   readonly files = new Map<string, string>();
-  withLock<T>(fn: () => T): T {
+  async withLock<T>(fn: () => T): Promise<T> {
     return fn();
   }
   leases(): Lease[] {

@@ -38,7 +38,7 @@ function call(mode: string, cniPath: string[] = [dir]): IpamCall {
 }
 
 t.test("ADD: same env and the complete same stdin; result decoded from its own version", async (t) => {
-  const r = ipamAdd(call("ok", ["/nonexistent", dir]));
+  const r = await ipamAdd(call("ok", ["/nonexistent", dir]));
   t.same(r.ips.map((ip) => formatCidr(ip.address)), ["10.9.0.5/24"]);
   t.same(r.dns, { nameservers: ["10.9.0.53"] });
   t.equal(r.routes.length, 1);

@@ -25,16 +25,17 @@ import { join } from "node:path";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import { formatIp, type IpAddr } from "../../core/ip.js";
 import { tryParseIp } from "../../core/ip-parse.js";
-import { acquireFileLock, type FileLock, type FileLockOptions } from "../../native/index.js";
+import { waitFileLock, type FileLock, type FileLockOptions } from "../../native/index.js";
 import { BOOT_ID_FILE, parseBootId } from "./boot-id.js";
-import { decodeLeaseContent, encodeLeaseOwner, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";
+import { decodeLeaseContent, encodeLeaseOwner, type Lease, type LeaseContent, type LeaseOwner, type LeaseStore } from "./store.js";
 
 export const LOCK_FILE = "lock";
 export const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 /** Temp files start with "." so no IP parser (ours or host-local's) mistakes them for a lease. */
 const TEMP_PREFIX = ".kubenet-tmp-";
 
-export type Locker = (path: string, options: FileLockOptions) => FileLock;
+/** Takes the lease lock; may be synchronous (a test) or wait (waitFileLock, the agent service's queue + it). */
+export type Locker = (path: string, options: FileLockOptions) => FileLock | Promise<FileLock>;
 
 export interface DiskStoreOptions {
   readonly dataDir: string;
@@ -75,7 +76,7 @@ export class DiskStore implements LeaseStore {
   constructor(options: DiskStoreOptions) {
     this.dir = join(options.dataDir, options.network);
     this.lockTimeoutMs = options.lockTimeoutMs;
-    this.locker = options.locker ?? acquireFileLock;
+    this.locker = options.locker ?? waitFileLock;
   }
 
   private ensureDir(): void {
@@ -86,12 +87,17 @@ export class DiskStore implements LeaseStore {
     }
   }
 
-  withLock<T>(fn: () => T): T {
-    if (this.held) return fn(); // re-entrant within one process
+  /**
+   * Waits for the directory's lock (fair: see waitFileLock), then runs `fn` synchronously and releases it:
+   * the lock is never held across an await. Every call opens the lock file anew, so two stores (two requests
+   * in one process, or in worker threads) exclude each other like two processes do.
+   */
+  async withLock<T>(fn: () => T): Promise<T> {
+    if (this.held) return fn(); // re-entrant within one store
     this.ensureDir();
     const lockPath = join(this.dir, LOCK_FILE);
     // LockTimeoutError propagates: skel maps it to code 11 (try again later).
-    this.held = this.locker(lockPath, { timeoutMs: this.lockTimeoutMs, mode: 0o750 });
+    this.held = await this.locker(lockPath, { timeoutMs: this.lockTimeoutMs, mode: 0o750 });
     try {
       return fn();
     } finally {
@@ -110,21 +116,37 @@ export class DiskStore implements LeaseStore {
     }
   }
 
+  /** The content of lease `name`, or undefined when it is gone (released meanwhile) or a directory. */
+  private readLease(name: string): LeaseContent | undefined {
+    try {
+      return decodeLeaseContent(readFileSync(join(this.dir, name), "utf8"));
+    } catch (e) {
+      if (errnoOf(e) === "ENOENT" || errnoOf(e) === "EISDIR") return undefined;
+      throw storeError("reading lease", join(this.dir, name), e);
+    }
+  }
+
   leases(): Lease[] {
+    return this.leasesSince(new Map());
+  }
+
+  scan(): ReadonlyMap<string, LeaseContent> {
+    const out = new Map<string, LeaseContent>();
+    for (const name of this.names()) {
+      if (leaseIp(name) === undefined) continue;
+      const content = this.readLease(name);
+      if (content !== undefined) out.set(name, content);
+    }
+    return out;
+  }
+
+  leasesSince(seen: ReadonlyMap<string, LeaseContent>): Lease[] {
     const out: Lease[] = [];
     for (const name of this.names()) {
-      const ip = tryParseIp(name);
-      // A name is a lease only when it is the canonical text of an IP (as host-local writes it).
-      if (ip === undefined || formatIp(ip) !== name) continue;
-      let text: string;
-      try {
-        text = readFileSync(join(this.dir, name), "utf8");
-      } catch (e) {
-        if (errnoOf(e) === "ENOENT") continue; // released meanwhile (by a process ignoring the lock)
-        if (errnoOf(e) === "EISDIR") continue;
-        throw storeError("reading lease", join(this.dir, name), e);
-      }
-      out.push({ ip, content: decodeLeaseContent(text) });
+      const ip = leaseIp(name);
+      if (ip === undefined) continue;
+      const content = seen.get(name) ?? this.readLease(name);
+      if (content !== undefined) out.push({ ip, content });
     }
     return out;
   }
@@ -276,6 +298,12 @@ export class DiskStore implements LeaseStore {
     }
     return n;
   }
+}
+
+/** The IP a directory entry names, when it is a lease: the canonical text of an IP, as host-local writes it. */
+function leaseIp(name: string): IpAddr | undefined {
+  const ip = tryParseIp(name);
+  return ip !== undefined && formatIp(ip) === name ? ip : undefined;
 }
 
 /** A staged temp file older than this is litter even if its pid is alive (pid reuse). */

@@ -1,19 +1,22 @@
 // plugin/ipam/host-local: the in-process host-local IPAM: ADD (one address per range set, all-or-nothing),
 // DEL (walk the whole lease directory, so changed ranges never strand a lease), CHECK, GC and STATUS.
-// Uses a LeaseStore (DiskStore by default). Synchronous; the lock is held per operation, never across
-// anything slow (no exec, no netlink).
+// Uses a LeaseStore (DiskStore by default). Async only to wait for the lock (fairly, off this thread); the
+// work under it is synchronous and short: the lease directory is read BEFORE the lock is taken, and under it
+// only one listing, the files created since, last_reserved_ip and the link()/rename() of the reservation
+// (never an exec, netlink, or a read of every lease).
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { Attachment, HostLocalIpamConf, NetConf, RangeSet } from "../../core/cni/netconf.js";
 import type { IpConfig, Result } from "../../core/cni/result.js";
 import { compareIp, formatIp, ipEqual, type IpAddr } from "../../core/ip.js";
 import { parseCidr, parseIp } from "../../core/ip-parse.js";
+import { monotonicMs } from "../../native/index.js";
 import type { Logger } from "../types.js";
 import { readKernelBootId } from "./boot-id.js";
 import { allocate, formatRangeSet, rangeContains, rangeFor } from "./allocator.js";
 import { DiskStore, type Locker } from "./disk-store.js";
 import { readResolvConf } from "./resolv-conf.js";
-import { legacyOwnedBy, ownedBy, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";
+import { legacyOwnedBy, ownedBy, type Lease, type LeaseContent, type LeaseOwner, type LeaseStore } from "./store.js";
 
 export interface HostLocalCall {
   readonly conf: NetConf;
@@ -55,13 +58,45 @@ function mine(lease: Lease, owner: LeaseOwner): boolean {
   return ownedBy(lease.content, owner);
 }
 
+/**
+ * All leases, under the lock. With a pre-scan (`seen`), only the files created since are read, plus those
+ * named in `recheck` (whose content this operation acts on, so it must be current); else every lease.
+ */
+function lockedLeases(store: LeaseStore, seen: ReadonlyMap<string, LeaseContent> | undefined, recheck: readonly IpAddr[] = []): Lease[] {
+  if (seen === undefined || !store.leasesSince) return store.leases();
+  const fresh = new Map(seen);
+  for (const ip of recheck) fresh.delete(formatIp(ip));
+  return store.leasesSince(fresh);
+}
+
+function ownerMatches(leases: readonly Lease[], owner: LeaseOwner): Lease[] {
+  const matched = leases.filter((l) => mine(l, owner));
+  return matched.length > 0 ? matched : leases.filter((l) => legacyOwnedBy(l.content, owner.containerId));
+}
+
 /** Releases every lease of `owner` (falling back to legacy id-only leases, as host-local). Call locked. */
-function releaseOwner(store: LeaseStore, owner: LeaseOwner): IpAddr[] {
-  const leases = store.leases();
-  let matched = leases.filter((l) => mine(l, owner));
-  if (matched.length === 0) matched = leases.filter((l) => legacyOwnedBy(l.content, owner.containerId));
+function releaseOwner(store: LeaseStore, owner: LeaseOwner, seen?: ReadonlyMap<string, LeaseContent>): IpAddr[] {
+  // The owner's leases found by the pre-scan are read again: only a current content decides a release.
+  const candidates = seen === undefined ? [] : ownerMatches([...seen].flatMap(([name, content]) => leaseOf(name, content)), owner).map((l) => l.ip);
+  const leases = lockedLeases(store, seen, candidates);
+  const matched = ownerMatches(leases, owner);
   for (const l of matched) store.release(l.ip);
   return matched.map((l) => l.ip);
+}
+
+function leaseOf(name: string, content: LeaseContent): Lease[] {
+  try {
+    return [{ ip: parseIp(name), content }];
+  } catch {
+    return [];
+  }
+}
+
+/** A long wait for the lease lock is worth an info line (a long queue on a loaded node); any wait a debug one. */
+function logLockWait(log: Logger, asked: number): void {
+  const waitedMs = Math.round(monotonicMs() - asked);
+  if (waitedMs >= 1000) log.info("waited for the IPAM lock", { waitedMs });
+  else log.debug("waited for the IPAM lock", { waitedMs });
 }
 
 function describeLease(lease: Lease): string {
@@ -91,7 +126,7 @@ function reclaimLeasesOfPreviousBoot(store: LeaseStore, bootId: string | undefin
   store.recordBootId(bootId);
 }
 
-export function hostLocalAdd(call: HostLocalCall): Result {
+export async function hostLocalAdd(call: HostLocalCall): Promise<Result> {
   const { conf, ipam, owner, log } = call;
   if (ipam.ranges.length === 0) {
     throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `ipam: no IP ranges specified: set ipam.ranges`);
@@ -108,14 +143,18 @@ export function hostLocalAdd(call: HostLocalCall): Result {
       `failed to allocate all requested IPs: ${homeless.map(formatIp).join(" ")} (not in any configured range set: ${ipam.ranges.map(formatRangeSet).join("; ")})`,
     );
   }
-  // Lease content is written and fsync'd before the lock; inside it only link() and rename() happen.
+  // Lease content is written and fsync'd before the lock; inside it only link() and rename() happen. Temp
+  // files of dead processes are swept and the leases read before it too.
   store.stage?.(owner, ipam.ranges.length);
   let ips: IpConfig[];
   try {
-    ips = store.withLock(() => {
-      store.sweepTemporaries();
+    store.sweepTemporaries();
+    const seen = store.scan?.();
+    const asked = monotonicMs();
+    ips = await store.withLock(() => {
+      logLockWait(log, asked);
       if (ipam.reclaimAfterReboot) reclaimLeasesOfPreviousBoot(store, bootId, conf.name, log);
-      const leases = store.leases();
+      const leases = lockedLeases(store, seen);
       const lastBefore = ipam.ranges.map((_, idx) => store.lastReservedIp(idx));
       const got: IpConfig[] = [];
       try {
@@ -150,17 +189,22 @@ export function hostLocalAdd(call: HostLocalCall): Result {
   return { interfaces: [], ips, routes: ipam.routes, dns };
 }
 
-export function hostLocalDel(call: HostLocalCall): void {
+export async function hostLocalDel(call: HostLocalCall): Promise<void> {
   const store = call.store ?? storeFor(call.conf, call.ipam, call.locker);
-  const released = store.withLock(() => releaseOwner(store, call.owner));
+  const seen = store.scan?.();
+  const asked = monotonicMs();
+  const released = await store.withLock(() => {
+    logLockWait(call.log, asked);
+    return releaseOwner(store, call.owner, seen);
+  });
   if (released.length > 0) call.log.info("released", { ips: released.map(formatIp).join(","), network: call.conf.name });
   else call.log.debug("no lease to release", { network: call.conf.name });
 }
 
-export function hostLocalCheck(call: HostLocalCall): void {
+export async function hostLocalCheck(call: HostLocalCall): Promise<void> {
   const { conf, ipam, owner } = call;
   const store = call.store ?? storeFor(conf, ipam, call.locker);
-  const leases = store.withLock(() => store.leases());
+  const leases = await store.withLock(() => store.leases());
   const held = leases.filter((l) => mine(l, owner) || legacyOwnedBy(l.content, owner.containerId));
   if (held.length === 0) {
     throw new CniError(
@@ -185,10 +229,10 @@ export function hostLocalCheck(call: HostLocalCall): void {
  * Releases every lease whose (containerID, ifname) is not valid, every empty/garbage lease, and stale temp
  * files. Legacy id-only leases are kept when any valid attachment has that container ID.
  */
-export function hostLocalGc(conf: NetConf, ipam: HostLocalIpamConf, valid: readonly Attachment[], log: Logger, store = storeFor(conf, ipam)): void {
+export async function hostLocalGc(conf: NetConf, ipam: HostLocalIpamConf, valid: readonly Attachment[], log: Logger, store = storeFor(conf, ipam)): Promise<void> {
   const validKeys = new Set(valid.map((a) => `${a.containerId.trim()}\n${a.ifName}`));
   const validIds = new Set(valid.map((a) => a.containerId.trim()));
-  const released = store.withLock(() => {
+  const released = await store.withLock(() => {
     const temps = store.sweepTemporaries();
     if (temps > 0) log.info("removed stale temp files", { count: temps });
     const out: string[] = [];

@@ -1,6 +1,7 @@
 // plugin/ipam: address management for the plugin. host-local (in-process, byte-compatible with the
 // reference plugin's lease directory) or a delegated IPAM plugin exec'd from CNI_PATH (spec §"Delegation").
-// May import core/ and native/index.ts. Synchronous (a delegate runs through spawnSync).
+// May import core/ and native/index.ts. host-local returns promises (it waits for the lease lock off the
+// thread); a delegate runs synchronously through spawnSync.
 // The lease lock is held only around lease-directory operations, never across netlink work or an exec.
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
@@ -37,15 +38,17 @@ function hostLocalCall(call: IpamCall, ipam: HostLocalIpamConf) {
   };
 }
 
+type MaybePromise<T> = T | Promise<T>;
+
 /** Allocates one address per range set (or runs the delegate's ADD). Result is abbreviated (no interfaces). */
-export function ipamAdd(call: IpamCall): Result {
+export function ipamAdd(call: IpamCall): MaybePromise<Result> {
   const ipam = ipamOf(call.conf);
   if (ipam.kind === "host-local") return hostLocalAdd(hostLocalCall(call, ipam));
   return delegateAdd({ type: ipam.type, conf: call.conf, cniPath: call.cniPath, ctx: call.ctx });
 }
 
 /** Releases every lease of (containerId, ifName); missing leases and changed ranges are fine. */
-export function ipamDel(call: IpamCall): void {
+export function ipamDel(call: IpamCall): MaybePromise<void> {
   const ipam = call.conf.ipam;
   if (ipam === undefined) return; // L2 only: nothing was allocated
   if (ipam.kind === "host-local") return hostLocalDel(hostLocalCall(call, ipam));
@@ -53,7 +56,7 @@ export function ipamDel(call: IpamCall): void {
 }
 
 /** Verifies a lease exists for (containerId, ifName) (or runs the delegate's CHECK). */
-export function ipamCheck(call: IpamCall): void {
+export function ipamCheck(call: IpamCall): MaybePromise<void> {
   const ipam = call.conf.ipam;
   if (ipam === undefined) return;
   if (ipam.kind === "host-local") return hostLocalCheck(hostLocalCall(call, ipam));
@@ -61,7 +64,7 @@ export function ipamCheck(call: IpamCall): void {
 }
 
 /** Releases every lease whose (containerId, ifName) is not in `valid`, and garbage lease files. */
-export function ipamGc(conf: NetConf, valid: readonly Attachment[], ctx: PluginContext, cniPath: readonly string[] = []): void {
+export function ipamGc(conf: NetConf, valid: readonly Attachment[], ctx: PluginContext, cniPath: readonly string[] = []): MaybePromise<void> {
   const ipam = conf.ipam;
   if (ipam === undefined) return;
   if (ipam.kind === "host-local") return hostLocalGc(conf, ipam, valid, ctx.log);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t, { type Test } from "tap";
-import { throwsCni } from "../../test/support/assert-cni.js";
+import { rejectsCni, throwsCni } from "../../test/support/assert-cni.js";
 import { parseNetConf, type HostLocalIpamConf, type NetConf } from "../../core/cni/netconf.js";
 import { formatCidr } from "../../core/ip.js";
 import type { Logger } from "../types.js";
@@ -52,8 +52,8 @@ function conf(e: Env, ipam: Record<string, unknown>, type = "kubenet"): Conf {
   return { conf: c, ipam: c.ipam };
 }
 
-const add = (e: Env, c: Conf, id: string) =>
-  hostLocalAdd({ ...c, owner: { containerId: id, ifName: "eth0" }, cniArgs: new Map(), log: e.log, bootIdPath: e.bootIdPath }).ips.map((ip) =>
+const add = async (e: Env, c: Conf, id: string) =>
+  (await hostLocalAdd({ ...c, owner: { containerId: id, ifName: "eth0" }, cniArgs: new Map(), log: e.log, bootIdPath: e.bootIdPath })).ips.map((ip) =>
     formatCidr(ip.address),
   );
 const status = (e: Env, c: Conf) => hostLocalStatus(c.conf, c.ipam, { log: e.log, bootIdPath: e.bootIdPath });
@@ -73,10 +73,10 @@ t.test("the first ADD records the boot; more ADDs in the same boot release nothi
   const e = env(t);
   const c = conf(e, { subnet: "10.1.2.0/24" });
   t.equal(c.ipam.reclaimAfterReboot, true, "on by default for the kubenet type");
-  t.same(add(e, c, "a"), ["10.1.2.2/24"]);
+  t.same(await add(e, c, "a"), ["10.1.2.2/24"]);
   t.equal(recorded(e), BOOT_A, "no newline");
   t.equal((statSync(join(e.dir, BOOT_ID_FILE)).mode & 0o7777).toString(8), "600");
-  t.same(add(e, c, "b"), ["10.1.2.3/24"]);
+  t.same(await add(e, c, "b"), ["10.1.2.3/24"]);
   t.same(files(e), ["10.1.2.2", "10.1.2.3", BOOT_ID_FILE, "last_reserved_ip.0", "lock"], "no temp file left");
   t.notOk(e.logs.some((l) => l.includes("previous boot")));
 });
@@ -84,13 +84,13 @@ t.test("the first ADD records the boot; more ADDs in the same boot release nothi
 t.test("after a reboot the first ADD releases every old lease, allocates, and records the new boot", async (t) => {
   const e = env(t);
   const c = conf(e, { ranges: [[{ subnet: "10.1.2.0/29" }], [{ subnet: "fd00:1::/125" }]] });
-  for (const id of ["a", "b", "c", "d", "e"]) add(e, c, id); // .2-.6: the /29 is full
+  for (const id of ["a", "b", "c", "d", "e"]) await add(e, c, id); // .2-.6: the /29 is full
   writeFileSync(join(e.dir, "10.1.2.7"), "legacy-id"); // outside the range (a changed PodCIDR), legacy form
   writeFileSync(join(e.dir, "fd00:1::7"), ""); // empty lease of a crashed host-local
-  throwsCni(t, () => add(e, c, "f"), 100, /no IP addresses available in range set 0/);
+  await rejectsCni(t, () => add(e, c, "f"), 100, /no IP addresses available in range set 0/);
 
   e.boot(BOOT_B);
-  t.same(add(e, c, "new"), ["10.1.2.2/29", "fd00:1::7/125"], "round robin continues after last_reserved_ip (kept)");
+  t.same(await add(e, c, "new"), ["10.1.2.2/29", "fd00:1::7/125"], "round robin continues after last_reserved_ip (kept)");
   t.same(files(e), ["10.1.2.2", "fd00:1::7", BOOT_ID_FILE, "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
   t.equal(readFileSync(join(e.dir, "10.1.2.2"), "utf8"), "new\r\neth0");
   t.equal(recorded(e), BOOT_B);
@@ -102,7 +102,7 @@ t.test("after a reboot the first ADD releases every old lease, allocates, and re
   t.ok(e.logs.some((l) => l.startsWith("info reclaimed the leases of a previous boot") && l.includes('"count":12')));
 
   e.logs.length = 0;
-  t.same(add(e, c, "next"), ["10.1.2.3/29", "fd00:1::2/125"], "same boot again: nothing released");
+  t.same(await add(e, c, "next"), ["10.1.2.3/29", "fd00:1::2/125"], "same boot again: nothing released");
   t.same(files(e), ["10.1.2.2", "10.1.2.3", "fd00:1::2", "fd00:1::7", BOOT_ID_FILE, "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
   t.notOk(e.logs.some((l) => l.includes("previous boot")));
 });
@@ -110,9 +110,9 @@ t.test("after a reboot the first ADD releases every old lease, allocates, and re
 t.test("a failed ADD after a reboot still reclaims (the old leases were dead anyway)", async (t) => {
   const e = env(t);
   const c = conf(e, { subnet: "10.1.2.0/24" });
-  add(e, c, "a");
+  await add(e, c, "a");
   e.boot(BOOT_B);
-  throwsCni(
+  await rejectsCni(
     t,
     () => hostLocalAdd({ ...c, owner: { containerId: "b", ifName: "eth0" }, cniArgs: new Map([["IP", "10.1.2.1"]]), log: e.log, bootIdPath: e.bootIdPath }),
     101,
@@ -127,13 +127,13 @@ t.test("drop-in types default off: nothing released, nothing recorded", async (t
     const e = env(t);
     const c = conf(e, { subnet: "10.1.2.0/24" }, type);
     t.equal(c.ipam.reclaimAfterReboot, false, type);
-    add(e, c, "a");
+    await add(e, c, "a");
     writeFileSync(join(e.dir, BOOT_ID_FILE), BOOT_B); // e.g. written by a kubenet type sharing the directory
-    add(e, c, "b");
+    await add(e, c, "b");
     t.same(files(e), ["10.1.2.2", "10.1.2.3", BOOT_ID_FILE, "last_reserved_ip.0", "lock"], `${type}: leases kept`);
     t.equal(recorded(e), BOOT_B, `${type}: record untouched`);
     const on = conf(e, { subnet: "10.1.2.0/24", reclaimAfterReboot: true }, type);
-    t.same(add(e, on, "c"), ["10.1.2.4/24"], `${type} with the key set: round robin continues`);
+    t.same(await add(e, on, "c"), ["10.1.2.4/24"], `${type} with the key set: round robin continues`);
     t.same(files(e), ["10.1.2.4", BOOT_ID_FILE, "last_reserved_ip.0", "lock"], `${type} with the key set: reclaimed`);
   }
 });
@@ -141,7 +141,7 @@ t.test("drop-in types default off: nothing released, nothing recorded", async (t
 t.test("reclaimAfterReboot: false on the kubenet type", async (t) => {
   const e = env(t);
   const c = conf(e, { subnet: "10.1.2.0/24", reclaimAfterReboot: false });
-  add(e, c, "a");
+  await add(e, c, "a");
   t.same(files(e), ["10.1.2.2", "last_reserved_ip.0", "lock"]);
 });
 
@@ -149,10 +149,10 @@ t.test("a missing, empty or garbled record is unknown: rewritten, nothing releas
   for (const [what, content] of [["missing", undefined], ["empty", ""], ["garbage", "not a boot id\n"], ["truncated", BOOT_A.slice(0, 20)]] as const) {
     const e = env(t);
     const off = conf(e, { subnet: "10.1.2.0/24", reclaimAfterReboot: false });
-    add(e, off, "old"); // a lease from before the upgrade to reclaimAfterReboot (this boot or not: unknowable)
+    await add(e, off, "old"); // a lease from before the upgrade to reclaimAfterReboot (this boot or not: unknowable)
     if (content !== undefined) writeFileSync(join(e.dir, BOOT_ID_FILE), content);
     e.boot(BOOT_B);
-    add(e, conf(e, { subnet: "10.1.2.0/24" }), "new");
+    await add(e, conf(e, { subnet: "10.1.2.0/24" }), "new");
     t.same(files(e), ["10.1.2.2", "10.1.2.3", BOOT_ID_FILE, "last_reserved_ip.0", "lock"], `${what}: nothing released`);
     t.equal(recorded(e), BOOT_B, `${what}: recorded`);
   }
@@ -161,13 +161,13 @@ t.test("a missing, empty or garbled record is unknown: rewritten, nothing releas
 t.test("an unreadable kernel boot ID: nothing released, nothing recorded", async (t) => {
   const e = env(t);
   const c = conf(e, { subnet: "10.1.2.0/24" });
-  add(e, c, "a");
+  await add(e, c, "a");
   for (const bad of ["", "garbage"]) {
     writeFileSync(e.bootIdPath, bad);
-    add(e, c, `b${bad}`);
+    await add(e, c, `b${bad}`);
   }
   rmSync(e.bootIdPath);
-  add(e, c, "c");
+  await add(e, c, "c");
   t.same(files(e), ["10.1.2.2", "10.1.2.3", "10.1.2.4", "10.1.2.5", BOOT_ID_FILE, "last_reserved_ip.0", "lock"]);
   t.equal(recorded(e), BOOT_A);
 });
@@ -175,17 +175,17 @@ t.test("an unreadable kernel boot ID: nothing released, nothing recorded", async
 t.test("DEL of a reclaimed pod after its address went to a new pod leaves the new lease alone", async (t) => {
   const e = env(t);
   const c = conf(e, { subnet: "10.1.2.0/30" }); // one address: .2
-  add(e, c, "old");
+  await add(e, c, "old");
   e.boot(BOOT_B);
-  t.same(add(e, c, "new"), ["10.1.2.2/30"]);
-  hostLocalDel({ ...c, owner: { containerId: "old", ifName: "eth0" }, cniArgs: new Map(), log: e.log });
+  t.same(await add(e, c, "new"), ["10.1.2.2/30"]);
+  await hostLocalDel({ ...c, owner: { containerId: "old", ifName: "eth0" }, cniArgs: new Map(), log: e.log });
   t.equal(readFileSync(join(e.dir, "10.1.2.2"), "utf8"), "new\r\neth0");
 });
 
 t.test("STATUS: a pool full of a previous boot's leases is ready (the next ADD frees it)", async (t) => {
   const e = env(t);
   const c = conf(e, { subnet: "10.1.2.0/29" });
-  for (const id of ["a", "b", "c", "d", "e"]) add(e, c, id);
+  for (const id of ["a", "b", "c", "d", "e"]) await add(e, c, id);
   throwsCni(t, () => status(e, c), 50, /IP pool exhausted/, "same boot: exhausted");
   e.boot(BOOT_B);
   status(e, c);

@@ -59,10 +59,20 @@ export function legacyOwnedBy(content: LeaseContent, containerId: string): boole
  * Implementations must make `reserve` exclusive (never overwrite a lease) and atomic (no empty lease ever).
  */
 export interface LeaseStore {
-  /** Runs `fn` holding the network's lock; the lock is never held longer than `fn`. */
-  withLock<T>(fn: () => T): T;
+  /** Waits for the network's lock, then runs `fn` (synchronous) holding it; never held longer than `fn`. */
+  withLock<T>(fn: () => T): Promise<T>;
   /** All leases (files named by an IP). */
   leases(): Lease[];
+  /**
+   * Optional, lock-free: the contents of the leases by name, read before the lock is taken so that the
+   * critical section never reads every lease (see leasesSince).
+   */
+  scan?(): ReadonlyMap<string, LeaseContent>;
+  /**
+   * Optional, locked: all leases, reading only the files whose names are not in `seen` (created since the
+   * scan; a name that vanished is dropped). One directory listing plus O(changes) reads.
+   */
+  leasesSince?(seen: ReadonlyMap<string, LeaseContent>): Lease[];
   /** Creates the lease for `ip` unless it exists; false when it is taken. Records last_reserved_ip.<rangeSetIndex>. */
   reserve(owner: LeaseOwner, ip: IpAddr, rangeSetIndex: number): boolean;
   /** The last reserved IP of a range set, when recorded and parseable. */

@@ -17,3 +17,18 @@ export function throwsCni(t: Test, fn: () => unknown, code: number, re: RegExp, 
   t.fail(`${name ?? String(re)}: did not throw`);
   return undefined;
 }
+
+/** Asserts that the promise `fn()` returns rejects with a CniError with `code` whose message matches `re`. */
+export async function rejectsCni(t: Test, fn: () => unknown, code: number, re: RegExp, name?: string): Promise<CniError | undefined> {
+  try {
+    await fn();
+  } catch (e) {
+    t.ok(e instanceof CniError && e.code === code && re.test(e.message), name ?? `code ${code} ${String(re)}`, {
+      got: e instanceof CniError ? { code: e.code, message: e.message } : String(e),
+      wanted: { code, re: String(re) },
+    });
+    return e instanceof CniError ? e : undefined;
+  }
+  t.fail(`${name ?? String(re)}: did not reject`);
+  return undefined;
+}
