@@ -62,7 +62,8 @@ function cbr0Addresses(ns: TestNetns): string[] {
 t.test("Kubernetes mode: not ready until a PodCIDR arrives by watch; changes, stream ends, 410 and API errors", { skip: KERNEL_SKIP }, async (t) => {
   const { ns, api, conflist, agent } = await setup(t, (api) => api.setNode("node-1", {}));
   await waitFor("list + watch", () => lists(api) === 1 && api.openWatches === 1);
-  await new Promise((r) => setTimeout(r, 500));
+  // The sync after the list has run (not a sleep: on a loaded machine 500 ms may not be enough for it).
+  await waitFor("not-ready sync", () => agent.metric("kubenet_agent_syncs_total", 'result="not_ready"') >= 1);
   t.notOk(existsSync(conflist), "no PodCIDR: no conflist");
   t.notOk(natTable(ns).chains.includes("KUBENET-MASQ"), "no PodCIDR: no rules");
   t.equal(sysctl(ns, "net.ipv4.ip_forward"), "0", "no PodCIDR: no sysctl");
@@ -72,7 +73,9 @@ t.test("Kubernetes mode: not ready until a PodCIDR arrives by watch; changes, st
   // 1. The node IPAM controller assigns a PodCIDR: one MODIFIED event.
   api.patchPodCidrs("node-1", ["10.244.5.0/24"]);
   const assignMs = await msUntil(() => existsSync(conflist), () => api.lastEventSentAt);
-  t.ok(assignMs < 1000, `config on disk ${assignMs.toFixed(1)} ms after the watch event`);
+  // The watch event, not the 60 s resync, writes the file: anything well under 60 s proves it (the latency
+  // itself is informational: a loaded machine decides it).
+  t.ok(assignMs < 30_000, `config on disk ${assignMs.toFixed(1)} ms after the watch event, long before a resync`);
   t.comment(`PodCIDR watch event -> conflist on disk: ${assignMs.toFixed(1)} ms`);
   t.same(subnets(conflist), ["10.244.5.0/24"]);
   await waitFor("healthy", () => agent.healthz().status === 200);
@@ -119,7 +122,7 @@ t.test("Kubernetes mode: not ready until a PodCIDR arrives by watch; changes, st
   const before = api.requests.length;
   api.failNext(3, 503);
   api.closeWatches();
-  await waitFor("recovered", () => api.requests.slice(before).some((r) => r.status === 200) && api.openWatches === 1, 120_000);
+  await waitFor("recovered", () => api.requests.slice(before).some((r) => r.status === 200) && api.openWatches === 1);
   const failed = api.requests.slice(before).filter((r) => r.status === 503);
   t.equal(failed.length, 3);
   const gaps = failed.slice(1).map((r, i) => r.at - (failed[i]?.at ?? 0));

