@@ -170,7 +170,9 @@ t.test("the lock: timeout -> LockTimeoutError (skel turns it into code 11), rele
   t.teardown(() => held.release());
   await t.rejects(add(c, "b"), { name: "LockTimeoutError", timeoutMs: 50 }, "gave up after lockTimeoutMs");
   held.release();
-  t.same(ips(await add(c, "b")), ["10.1.2.3/24"]);
+  // The timed-out wait's flock arrives now and is dropped when its callback runs: wait for that, not 50 ms.
+  const patient = conf(d, { subnet: "10.1.2.0/24" }, { lockTimeoutMs: 600_000 });
+  t.same(ips(await add(patient, "b")), ["10.1.2.3/24"]);
   // The timed-out wait's flock may still arrive after this ADD; it is dropped at once, so the lock comes free.
   const again = await waitFileLock(join(d, "net1", "lock"), { timeoutMs: 600_000 });
   again.release();
