@@ -7,6 +7,7 @@
 
 import { checkCniArgKeys, parseCniArgs } from "../core/cni/cni-args.js";
 import { CNI_ERROR_CODE, CniError, encodeError, q } from "../core/cni/errors.js";
+import { checkNetnsPath } from "../core/cni/limits.js";
 import {
   NAME_RE,
   interfaceNameProblem,
@@ -259,6 +260,8 @@ export async function skelMain(io: SkelIo): Promise<number> {
       checkContainerId(containerId);
       checkIfName(ifName);
     }
+    // A netns path the kernel cannot open (DEL: the netns is only a hint, a missing one is gone).
+    if (cmd === "ADD" || cmd === "CHECK") checkNetnsPath(io.env["CNI_NETNS"] ?? "");
     const conf: NetConf = parseNetConf(stdin, invoked, { del: cmd === "DEL" });
     errorVersion = conf.cniVersion;
     log.setLogFile(conf.logFile);

@@ -20,6 +20,7 @@ import {
 import { parseCidr, parseIp } from "../ip-parse.js";
 import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { checkConfigPath, checkLeaseDir } from "./limits.js";
 import { NO_HOST_PORTS, parseHostPorts, type HostPortConf } from "./portmap-conf.js";
 import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
 import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, isCniVersion, type CniVersion } from "./version.js";
@@ -373,7 +374,15 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
     }
   }), () => []);
   const dataDir = soft(ignored, () => optString(ipam, "dataDir", "ipam.") || DEFAULT_DATA_DIR, () => DEFAULT_DATA_DIR);
-  const resolvConf = soft(ignored, () => optString(ipam, "resolvConf", "ipam."), () => undefined);
+  const resolvConf = soft(
+    ignored,
+    () => {
+      const path = optString(ipam, "resolvConf", "ipam.") || undefined;
+      if (path !== undefined) checkConfigPath("ipam.resolvConf", path);
+      return path;
+    },
+    () => undefined,
+  );
   // Off for the drop-ins: the reference host-local may share their directory and knows nothing of boots.
   const reclaimAfterReboot = soft(ignored, () => optBool(ipam, "reclaimAfterReboot", "ipam."), () => undefined) ?? plugin === "kubenet";
   return {
@@ -558,7 +567,11 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
   const args = soft(ignored, () => optObject(raw, "args", "") ?? {}, () => ({}));
   const { requestedIps, mac } = soft(ignored, () => parseRuntimeRequests(runtimeConfig, args), () => ({ requestedIps: [], mac: undefined }));
 
-  const ipam = parseIpam(raw, effective, cniVersion, runtimeConfig, options.lenientIpam === true || ignored !== undefined, ignored);
+  const parsedIpam = parseIpam(raw, effective, cniVersion, runtimeConfig, options.lenientIpam === true || ignored !== undefined, ignored);
+  // The lease directory and its files must fit NAME_MAX/PATH_MAX. On DEL a directory that cannot exist holds
+  // no lease: nothing to release there.
+  const ipam =
+    parsedIpam?.kind !== "host-local" || soft(ignored, () => (checkLeaseDir(parsedIpam.dataDir, name), true), () => false) ? parsedIpam : undefined;
   const bridge =
     effective === "kubenet" || effective === "bridge"
       ? soft(
@@ -584,7 +597,15 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
     const problem = agentSocketProblem(agentSocket);
     if (problem !== undefined) throw typeof agentSocket === "string" ? invalid(problem) : decodeError(problem);
   }, () => undefined);
-  const logFile = soft(ignored, () => optString(raw, "logFile", "") || undefined, () => undefined);
+  const logFile = soft(
+    ignored,
+    () => {
+      const path = optString(raw, "logFile", "") || undefined;
+      if (path !== undefined) checkConfigPath("logFile", path);
+      return path;
+    },
+    () => undefined,
+  );
   const lockTimeoutMs = soft(ignored, () => parseLockTimeout(raw), () => DEFAULT_LOCK_TIMEOUT_MS);
 
   return {

@@ -190,14 +190,17 @@ export function linkSetNameRequest(index: number, name: string): LinkMessage {
   return linkMsg(RTM_SETLINK, ACK, { index }, [nla.str(IFLA_IFNAME, name)]);
 }
 
-/** IFALIASZ (linux/if.h): an alias is at most 255 bytes (+ NUL). */
+/**
+ * IFALIASZ (linux/if.h) is 256, but the netlink policy (NLA_STRING, len IFALIASZ - 1) counts the NUL we
+ * send: this kernel answers ERANGE to 255 bytes of text, so at most 254.
+ */
 const IFALIASZ = 256;
 
 /** `ip link set dev X alias TEXT` — RTM_SETLINK with IFLA_IFALIAS (NUL-terminated); "" removes the alias. */
 export function linkSetAliasRequest(index: number, alias: string): LinkMessage {
   checkIndex(index);
-  if (textEncoder.encode(alias).length >= IFALIASZ || alias.includes("\0")) {
-    throw new RangeError(`Invalid interface alias ${JSON.stringify(alias)}: at most ${IFALIASZ - 1} bytes, no NUL`);
+  if (textEncoder.encode(alias).length >= IFALIASZ - 1 || alias.includes("\0")) {
+    throw new RangeError(`Invalid interface alias ${JSON.stringify(alias)}: at most ${IFALIASZ - 2} bytes, no NUL`);
   }
   return linkMsg(RTM_SETLINK, ACK, { index }, [nla.str(IFLA_IFALIAS, alias)]);
 }

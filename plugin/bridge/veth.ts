@@ -9,7 +9,6 @@ import { isErrno, kernelStep, wrapKernelError, type NsHandle } from "./netns.js"
 
 /** The alias written on a host veth: lets DEL and GC find it by attachment, without the pod's netns. */
 export const HOST_VETH_ALIAS_PREFIX = "kubenet:";
-const IFALIASZ = 256;
 
 /**
  * "kubenet:<network>:<containerID>:<ifname>". The network is part of it so that GC of one network never
@@ -17,9 +16,9 @@ const IFALIASZ = 256;
  * may contain ":" (spec grammar), so the fields cannot run into each other.
  */
 export function hostVethAlias(network: string, containerId: string, ifName: string): string {
-  const alias = `${hostVethAliasPrefix(network)}${containerId}:${ifName}`;
-  // Container IDs are not length-limited by the spec; the kernel keeps at most 255 bytes of an alias.
-  return Buffer.byteLength(alias) < IFALIASZ ? alias : alias.slice(0, IFALIASZ - 1);
+  // Never truncated (two attachments could then share one): ADD refuses one longer than the kernel keeps
+  // (core/cni/limits checkHostVethAlias), so a DEL with a longer one has no veth to find.
+  return `${hostVethAliasPrefix(network)}${containerId}:${ifName}`;
 }
 
 /** What every host veth alias of this network starts with. */

@@ -6,6 +6,8 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { checkHostVethAlias, checkIptablesComment } from "../../core/cni/limits.js";
+import { formatComment } from "../bridge/ipmasq-rules.js";
 import type { BridgeConf, NetConf } from "../../core/cni/netconf.js";
 import type { CniInterface, Dns, IpConfig, Result } from "../../core/cni/result.js";
 import { cniVersionAtLeast } from "../../core/cni/version.js";
@@ -53,6 +55,9 @@ export function containerMacOf(conf: NetConf, cniArgs: ReadonlyMap<string, strin
 
 /** Everything that can be checked without touching the kernel. */
 function validate(req: AddRequest, br: BridgeConf): void {
+  // Kernel limits first: the host veth's alias, and with ipMasq the rules' comment (before anything is made).
+  checkHostVethAlias(hostVethAlias(req.conf.name, req.containerId, req.ifName), req.conf.name, req.containerId, req.ifName);
+  if (br.ipMasq) checkIptablesComment(formatComment(req.conf.name, req.containerId), req.conf.name, req.containerId);
   if (br.hairpinMode && br.promiscMode) {
     throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, "cannot set hairpin mode and promiscuous mode at the same time");
   }
