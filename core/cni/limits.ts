@@ -14,7 +14,10 @@ export const NAME_MAX = 255;
  * the NUL we send: this kernel answers ERANGE to 255 bytes of text. (iproute2 sends no NUL and gets 255.)
  */
 export const MAX_ALIAS_BYTES = 254;
-/** xt_comment: XT_MAX_COMMENT_LEN is 256, NUL included; iptables refuses a longer --comment. */
+/**
+ * xt_comment: XT_MAX_COMMENT_LEN is 256, NUL included. iptables 1.8 (nft and legacy) takes a longer --comment
+ * silently and keeps 255 bytes, so a rule named by a longer comment could never be found again.
+ */
 export const MAX_IPTABLES_COMMENT_BYTES = 255;
 /** x_tables: XT_EXTENSION_MAXNAMELEN (29) with the NUL: the longest chain name. */
 export const MAX_CHAIN_NAME_BYTES = 28;
