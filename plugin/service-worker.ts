@@ -9,7 +9,17 @@
 import { appendFileSync } from "node:fs";
 import { parentPort, threadId, workerData } from "node:worker_threads";
 import type { PluginName } from "../core/cni/netconf.js";
-import { moveThreadToNetns, waitFileLock, openNetns, openTicketLock, type FileLock, type FileLockOptions, type NetnsHandle } from "../native/index.js";
+import {
+  LockTimeoutError,
+  monotonicMs,
+  moveThreadToNetns,
+  openNetns,
+  openTicketLock,
+  waitFileLock,
+  type FileLock,
+  type FileLockOptions,
+  type NetnsHandle,
+} from "../native/index.js";
 import { skelMain, type SkelIo } from "./skel.js";
 import type { PluginCommands } from "./types.js";
 
@@ -42,18 +52,29 @@ async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
   return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
 }
 
-function leaseLocker(gateBuffer: SharedArrayBuffer): (path: string, options: FileLockOptions) => Promise<FileLock> {
+/**
+ * The lease lock of this thread: the process-wide gate, then the flock. `heldFd` (one Int32 cell the agent
+ * reads when the thread dies) holds the locked descriptor while it is held, -1 otherwise: descriptors belong
+ * to the process, so a thread that died holding the flock would keep it for the agent's lifetime.
+ */
+function leaseLocker(gateBuffer: SharedArrayBuffer, heldFd: Int32Array | undefined): (path: string, options: FileLockOptions) => Promise<FileLock> {
   const gate = openTicketLock(gateBuffer, threadId);
   return async (path, options) => {
-    gate.acquire();
+    // One deadline for both waits: the request's lockTimeoutMs bounds its whole wait, however many threads
+    // queue before it (a gate without one let the k-th thread wait k lock timeouts behind a foreign holder).
+    const asked = monotonicMs();
+    if (!gate.acquire(options.timeoutMs)) throw new LockTimeoutError(path, options.timeoutMs);
     let lock: FileLock;
     try {
-      // Then the directory's flock, waited for in the kernel's queue (fair against other processes too).
-      lock = await waitFileLock(path, options);
+      // Then the directory's flock, waited for in the kernel's queue (fair against other processes too). Only
+      // the gate's holder waits there, so at most one pool thread of the process blocks in flock.
+      const left = Math.max(0, options.timeoutMs - (monotonicMs() - asked));
+      lock = await waitFileLock(path, { ...options, timeoutMs: left });
     } catch (e) {
       gate.release();
-      throw e;
+      throw e instanceof LockTimeoutError ? new LockTimeoutError(path, options.timeoutMs) : e;
     }
+    if (heldFd !== undefined) Atomics.store(heldFd, 0, lock.fd);
     return {
       path: lock.path,
       fd: lock.fd,
@@ -62,6 +83,8 @@ function leaseLocker(gateBuffer: SharedArrayBuffer): (path: string, options: Fil
       },
       release() {
         if (lock.released) return;
+        // Forgotten before the close: the agent must never close a number the process has reused.
+        if (heldFd !== undefined) Atomics.store(heldFd, 0, -1);
         try {
           lock.release();
         } finally {
@@ -114,9 +137,9 @@ async function run(req: WorkerRequest, locker: SkelIo["leaseLocker"]): Promise<W
 
 const port = parentPort;
 if (port === null) throw new Error("kubenet-cni-worker runs only as a worker thread of kubenet-agent");
-const data = workerData as { leaseGate?: unknown } | undefined;
+const data = workerData as { leaseGate?: unknown; leaseFd?: unknown } | undefined;
 if (!(data?.leaseGate instanceof SharedArrayBuffer)) throw new Error("kubenet-cni-worker needs workerData.leaseGate (a SharedArrayBuffer)");
-const locker = leaseLocker(data.leaseGate);
+const locker = leaseLocker(data.leaseGate, data.leaseFd instanceof SharedArrayBuffer ? new Int32Array(data.leaseFd) : undefined);
 port.on("message", (req: WorkerRequest) => {
   run(req, locker).then(
     (answer) => port.postMessage(answer),

@@ -3,6 +3,7 @@
 // demand up to `max` and kept warm. A thread that dies mid-request answers "lost" (the client turns that into
 // CNI code 11) and frees the in-process lease lock if it held it. Async (worker_threads).
 
+import { closeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { createTicketLockBuffer, releaseTicketLockOf } from "../../native/index.js";
 import type { Logger } from "../log.js";
@@ -24,6 +25,8 @@ export type PoolAnswer =
 
 interface Slot {
   readonly worker: Worker;
+  /** The descriptor of the lease flock the thread holds, -1 when none (written by the thread). */
+  readonly leaseFd: Int32Array;
   busy: { readonly id: number; readonly resolve: (a: PoolAnswer) => void } | undefined;
 }
 
@@ -75,8 +78,10 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(this.#script, { workerData: { leaseGate: this.#gate } });
-    const slot: Slot = { worker, busy: undefined };
+    const leaseFd = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    leaseFd[0] = -1;
+    const worker = new Worker(this.#script, { workerData: { leaseGate: this.#gate, leaseFd: leaseFd.buffer } });
+    const slot: Slot = { worker, leaseFd, busy: undefined };
     const threadId = worker.threadId; // -1 once the thread has exited
     this.#slots.add(slot);
     worker.on("message", (m: { id: number; exitCode: number; stdout: string; stderr: string }) => {
@@ -88,7 +93,16 @@ export class WorkerPool {
     });
     const gone = (why: string): void => {
       if (!this.#slots.delete(slot)) return;
-      if (releaseTicketLockOf(this.#gate, threadId)) this.#log.warn("CNI worker died holding the lease lock; released it", { threadId });
+      // Its flock first (descriptors outlive a thread: the lease directory would stay locked), then the gate.
+      const fd = Atomics.exchange(slot.leaseFd, 0, -1);
+      if (fd >= 0) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
+        }
+      }
+      if (releaseTicketLockOf(this.#gate, threadId)) this.#log.warn("CNI worker died holding the lease lock; released it", { threadId, fd });
       if (slot.busy !== undefined) {
         this.#log.error("CNI worker died mid-request", { threadId, error: why });
         slot.busy.resolve({ kind: "lost", reason: `the service's worker thread died mid-request (${why})` });

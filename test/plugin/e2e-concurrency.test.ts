@@ -1,6 +1,6 @@
 // End to end under load: 200 ADDs at concurrency 32 on one /24 (the first ADDs race to create cbr0 and put
 // the gateway on it), then 200 DELs at concurrency 32; and the same on a /25, where the 75 ADDs beyond its 125
-// addresses must fail with "range exhausted" (100). Correctness only: the default 10 s lock timeout must never
+// addresses must fail with "range exhausted" (100). Correctness only: the default 60 s lock timeout must never
 // expire (the lock is fair and short) however loaded the machine is, every address is distinct, nothing is
 // left after the DELs. The timing (against the Go reference) is scripts/bench-ipam.sh's.
 
