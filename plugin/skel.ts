@@ -212,6 +212,15 @@ function delCniArgs(text: string | undefined, plugin: PluginName, log: Logger): 
   }
 }
 
+/** CNI_CONTAINERID, CNI_IFNAME and CNI_NETNS of an attachment command, before the config is even read. */
+function checkAttachmentEnv(cmd: CniCommand, env: SkelIo["env"]): void {
+  if (cmd !== "ADD" && cmd !== "DEL" && cmd !== "CHECK") return;
+  checkContainerId(env["CNI_CONTAINERID"] ?? "");
+  checkIfName(env["CNI_IFNAME"] ?? "");
+  // A netns path the kernel cannot open (DEL: the netns is only a hint, a missing one is gone).
+  if (cmd !== "DEL") checkNetnsPath(env["CNI_NETNS"] ?? "");
+}
+
 function splitPath(p: string | undefined): string[] {
   return (p ?? "").split(":").filter((s) => s !== "");
 }
@@ -256,12 +265,7 @@ export async function skelMain(io: SkelIo): Promise<number> {
     const attachment = cmd === "ADD" || cmd === "DEL" || cmd === "CHECK";
     const who = attachment ? ` ${containerId.slice(0, 12)}/${ifName}` : "";
     log.setPrefix(`${invoked} ${cmd}${who}: `);
-    if (attachment) {
-      checkContainerId(containerId);
-      checkIfName(ifName);
-    }
-    // A netns path the kernel cannot open (DEL: the netns is only a hint, a missing one is gone).
-    if (cmd === "ADD" || cmd === "CHECK") checkNetnsPath(io.env["CNI_NETNS"] ?? "");
+    checkAttachmentEnv(cmd, io.env);
     const conf: NetConf = parseNetConf(stdin, invoked, { del: cmd === "DEL" });
     errorVersion = conf.cniVersion;
     log.setLogFile(conf.logFile);

@@ -19,14 +19,12 @@ export const MAX_ALIAS_BYTES = 254;
  * silently and keeps 255 bytes, so a rule named by a longer comment could never be found again.
  */
 export const MAX_IPTABLES_COMMENT_BYTES = 255;
-/** x_tables: XT_EXTENSION_MAXNAMELEN (29) with the NUL: the longest chain name. */
-export const MAX_CHAIN_NAME_BYTES = 28;
 /** The longest container ID a runtime makes (containerd, CRI-O, podman: 64 hex digits). */
-export const RUNTIME_CONTAINER_ID_BYTES = 64;
+const RUNTIME_CONTAINER_ID_BYTES = 64;
 /** The longest name in a lease directory: an IPv6 lease ("ffff:...:ffff", 39). Temp files are shorter. */
 export const LONGEST_LEASE_FILE_NAME = 39;
 
-export const byteLength = (s: string): number => Buffer.byteLength(s, "utf8");
+const byteLength = (s: string): number => Buffer.byteLength(s, "utf8");
 
 /**
  * What is wrong with `path` as a file path the plugin opens, or undefined: a NUL, not absolute (the

@@ -17,9 +17,10 @@ import {
   type IpAddr,
   type IpNet,
 } from "../ip.js";
-import { parseCidr, parseIp } from "../ip-parse.js";
+import { parseCidr } from "../ip-parse.js";
 import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { decodeError, invalid, ipAt, isObj, optArray, optBool, optInt, optObject, optString, requestedIpAt, type Json } from "./fields.js";
 import { checkConfigPath, checkLeaseDir } from "./limits.js";
 import { NO_HOST_PORTS, parseHostPorts, type HostPortConf } from "./portmap-conf.js";
 import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
@@ -184,12 +185,6 @@ const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 /** A plugin binary name looked up in CNI_PATH: a file name, never a path. */
 const BINARY_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-
-const decodeError = (msg: string): CniError => new CniError(CNI_ERROR_CODE.DECODING_FAILURE, msg);
-const invalid = (msg: string): CniError => new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, msg);
-
 /** Checks an interface name the way the kernel and the Go lib do; returns the problem or undefined. */
 export function interfaceNameProblem(name: string): string | undefined {
   if (name === "") return "is empty";
@@ -197,63 +192,6 @@ export function interfaceNameProblem(name: string): string | undefined {
   if (name === "." || name === "..") return "is . or ..";
   if (/[/:\s]/.test(name)) return "contains /, : or whitespace";
   return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Typed field readers: a wrong JSON type is a decoding failure (6) naming the key path.
-
-function optBool(o: Json, key: string, path: string): boolean | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "boolean") throw decodeError(`${path}${key} must be true or false, got ${q(v)}`);
-  return v;
-}
-
-function optInt(o: Json, key: string, path: string): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw decodeError(`${path}${key} must be an integer, got ${q(v)}`);
-  return v;
-}
-
-function optString(o: Json, key: string, path: string): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw decodeError(`${path}${key} must be a string, got ${q(v)}`);
-  return v;
-}
-
-function optObject(o: Json, key: string, path: string): Json | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (!isObj(v)) throw decodeError(`${path}${key} must be an object, got ${q(v)}`);
-  return v;
-}
-
-function optArray(o: Json, key: string, path: string): unknown[] | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v)) throw decodeError(`${path}${key} must be a list, got ${q(v)}`);
-  return v;
-}
-
-function ipAt(text: unknown, path: string): IpAddr {
-  if (typeof text !== "string") throw decodeError(`${path} must be an IP address string, got ${q(text)}`);
-  try {
-    return parseIp(text);
-  } catch {
-    throw invalid(`${path} is not a valid IP address: ${q(text)}`);
-  }
-}
-
-/** "10.1.2.3" or "10.1.2.3/24" (the prefix is ignored, as host-local does for requested IPs). */
-function requestedIpAt(text: unknown, path: string): IpAddr {
-  if (typeof text !== "string") throw decodeError(`${path} must be an IP address string, got ${q(text)}`);
-  try {
-    return text.includes("/") ? parseCidr(text).addr : parseIp(text);
-  } catch {
-    throw invalid(`${path} is not a valid IP address or CIDR: ${q(text)}`);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -329,22 +267,11 @@ export function parseRangeSet(v: unknown, path: string): RangeSet {
   return ranges as unknown as RangeSet;
 }
 
-function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean, ignored?: string[]): HostLocalIpamConf {
-  const sets: { raw: unknown; path: string }[] = [];
-  const ipRanges = soft(ignored, () => optArray(runtimeConfig, "ipRanges", "runtimeConfig."), () => undefined);
-  ipRanges?.forEach((raw, i) => sets.push({ raw, path: `runtimeConfig.ipRanges[${i}]` }));
-  // The legacy single range at the top of ipam is prepended as the first range set (after ipRanges).
-  if (ipam["subnet"] !== undefined && ipam["subnet"] !== null && ipam["subnet"] !== "") {
-    const legacy: Json = {};
-    for (const k of ["subnet", "rangeStart", "rangeEnd", "gateway"]) if (ipam[k] !== undefined) legacy[k] = ipam[k];
-    sets.push({ raw: [legacy], path: "ipam" });
-  }
-  soft(ignored, () => optArray(ipam, "ranges", "ipam."), () => undefined)?.forEach((raw, i) => sets.push({ raw, path: `ipam.ranges[${i}]` }));
-
-  let ranges: RangeSet[] = [];
+/** The range sets in order, validated together (families, overlaps); lenient (DEL): [] when invalid. */
+function parseRangeSets(sets: readonly { raw: unknown; path: string }[], version: CniVersion, lenient: boolean): RangeSet[] {
   try {
     if (sets.length === 0) throw invalid(`ipam: no IP ranges specified: set ipam.ranges, e.g. [[{"subnet":"10.244.1.0/24"}]]`);
-    ranges = sets.map(({ raw, path }) => (path === "ipam" ? [parseRange((raw as Json[])[0], "ipam")] : parseRangeSet(raw, path)) as RangeSet);
+    const ranges = sets.map(({ raw, path }) => (path === "ipam" ? [parseRange((raw as Json[])[0], "ipam")] : parseRangeSet(raw, path)) as RangeSet);
     const perFamily = { 4: 0, 6: 0 };
     ranges.forEach((set) => perFamily[set[0].subnet.addr.family]++);
     if ((perFamily[4] > 1 || perFamily[6] > 1) && !cniVersionAtLeast(version, "0.3.0")) {
@@ -360,11 +287,26 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
         }
       }),
     );
+    return ranges;
   } catch (e) {
     if (!lenient) throw e;
-    ranges = [];
+    return [];
   }
+}
 
+function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean, ignored?: string[]): HostLocalIpamConf {
+  const sets: { raw: unknown; path: string }[] = [];
+  const ipRanges = soft(ignored, () => optArray(runtimeConfig, "ipRanges", "runtimeConfig."), () => undefined);
+  ipRanges?.forEach((raw, i) => sets.push({ raw, path: `runtimeConfig.ipRanges[${i}]` }));
+  // The legacy single range at the top of ipam is prepended as the first range set (after ipRanges).
+  if (ipam["subnet"] !== undefined && ipam["subnet"] !== null && ipam["subnet"] !== "") {
+    const legacy: Json = {};
+    for (const k of ["subnet", "rangeStart", "rangeEnd", "gateway"]) if (ipam[k] !== undefined) legacy[k] = ipam[k];
+    sets.push({ raw: [legacy], path: "ipam" });
+  }
+  soft(ignored, () => optArray(ipam, "ranges", "ipam."), () => undefined)?.forEach((raw, i) => sets.push({ raw, path: `ipam.ranges[${i}]` }));
+
+  const ranges = parseRangeSets(sets, version, lenient);
   const routes = soft(ignored, () => (optArray(ipam, "routes", "ipam.") ?? []).map((r, i) => {
     try {
       return decodeRoute(r, `ipam.routes[${i}]`);
@@ -591,21 +533,8 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
   );
   const validAttachments = soft(ignored, () => parseAllAttachments(raw), () => undefined);
 
-  const agentSocket = raw["agentSocket"];
-  soft(ignored, () => {
-    if (agentSocket === undefined || agentSocket === null) return;
-    const problem = agentSocketProblem(agentSocket);
-    if (problem !== undefined) throw typeof agentSocket === "string" ? invalid(problem) : decodeError(problem);
-  }, () => undefined);
-  const logFile = soft(
-    ignored,
-    () => {
-      const path = optString(raw, "logFile", "") || undefined;
-      if (path !== undefined) checkConfigPath("logFile", path);
-      return path;
-    },
-    () => undefined,
-  );
+  soft(ignored, () => checkAgentSocket(raw["agentSocket"]), () => undefined);
+  const logFile = soft(ignored, () => parseLogFile(raw), () => undefined);
   const lockTimeoutMs = soft(ignored, () => parseLockTimeout(raw), () => DEFAULT_LOCK_TIMEOUT_MS);
 
   return {
@@ -649,6 +578,18 @@ function parseAllAttachments(raw: Json): Attachment[] | undefined {
     out = [...(out ?? []), ...parseAttachments(v, key)];
   }
   return out;
+}
+
+function checkAgentSocket(v: unknown): void {
+  if (v === undefined || v === null) return;
+  const problem = agentSocketProblem(v);
+  if (problem !== undefined) throw typeof v === "string" ? invalid(problem) : decodeError(problem);
+}
+
+function parseLogFile(raw: Json): string | undefined {
+  const path = optString(raw, "logFile", "") || undefined;
+  if (path !== undefined) checkConfigPath("logFile", path);
+  return path;
 }
 
 function parseLockTimeout(raw: Json): number {

@@ -1,0 +1,67 @@
+// core/cni/fields: typed readers of the fields of a config object, shared by the config parsers. Pure.
+// A wrong JSON type is a decoding failure (6) naming the key path; a value that cannot be what the key
+// means (not an IP address, ...) is an invalid network config (7).
+
+import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { parseCidr, parseIp } from "../ip-parse.js";
+import type { IpAddr } from "../ip.js";
+
+export type Json = Record<string, unknown>;
+export const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export const decodeError = (msg: string): CniError => new CniError(CNI_ERROR_CODE.DECODING_FAILURE, msg);
+export const invalid = (msg: string): CniError => new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, msg);
+
+export function optBool(o: Json, key: string, path: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw decodeError(`${path}${key} must be true or false, got ${q(v)}`);
+  return v;
+}
+
+export function optInt(o: Json, key: string, path: string): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v)) throw decodeError(`${path}${key} must be an integer, got ${q(v)}`);
+  return v;
+}
+
+export function optString(o: Json, key: string, path: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw decodeError(`${path}${key} must be a string, got ${q(v)}`);
+  return v;
+}
+
+export function optObject(o: Json, key: string, path: string): Json | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) throw decodeError(`${path}${key} must be an object, got ${q(v)}`);
+  return v;
+}
+
+export function optArray(o: Json, key: string, path: string): unknown[] | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw decodeError(`${path}${key} must be a list, got ${q(v)}`);
+  return v;
+}
+
+export function ipAt(text: unknown, path: string): IpAddr {
+  if (typeof text !== "string") throw decodeError(`${path} must be an IP address string, got ${q(text)}`);
+  try {
+    return parseIp(text);
+  } catch {
+    throw invalid(`${path} is not a valid IP address: ${q(text)}`);
+  }
+}
+
+/** "10.1.2.3" or "10.1.2.3/24" (the prefix is ignored, as host-local does for requested IPs). */
+export function requestedIpAt(text: unknown, path: string): IpAddr {
+  if (typeof text !== "string") throw decodeError(`${path} must be an IP address string, got ${q(text)}`);
+  try {
+    return text.includes("/") ? parseCidr(text).addr : parseIp(text);
+  } catch {
+    throw invalid(`${path} is not a valid IP address or CIDR: ${q(text)}`);
+  }
+}
