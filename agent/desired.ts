@@ -11,7 +11,7 @@ import { gatewayOf, renderConflist } from "./reconcilers/conflist.js";
 import { desiredSysctls, type SysctlSetting } from "./reconcilers/sysctls.js";
 import type { PodCidrs } from "./sources/pod-cidrs.js";
 
-export const LINK_LOCAL: Readonly<Record<IpFamily, IpNet>> = { 4: parseCidr("169.254.0.0/16"), 6: parseCidr("fe80::/10") };
+const LINK_LOCAL: Readonly<Record<IpFamily, IpNet>> = { 4: parseCidr("169.254.0.0/16"), 6: parseCidr("fe80::/10") };
 
 export interface DesiredInput {
   readonly podCidrs: PodCidrs;
@@ -46,7 +46,7 @@ export interface DesiredState {
  *  3. the PodCIDR, when the list above does not already cover it: same-node pod-to-pod traffic crosses
  *     the bridge through the nat hooks (br_netfilter) and must never be masqueraded.
  */
-export function nonMasqueradeDestinations(
+function nonMasqueradeDestinations(
   podCidr: IpNet,
   clusterCidrs: readonly IpNet[],
   masq: MasqConfig,

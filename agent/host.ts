@@ -26,7 +26,7 @@ export interface HostDeps {
   readonly loadBrNetfilter: () => Promise<void>;
 }
 
-export const hostSysctl: SysctlIo = {
+const hostSysctl: SysctlIo = {
   read(name) {
     try {
       return readSysctl(name);

@@ -2,7 +2,7 @@
 // a function the caller provides (main.ts: stderr). Errors in fields are expanded with their cause chain,
 // so a failed iptables-restore shows the command's stderr under the step that ran it. Synchronous.
 
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type LogFields = Readonly<Record<string, unknown>>;

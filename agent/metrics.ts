@@ -10,7 +10,7 @@ interface Family {
 }
 
 /** Bucket bounds (seconds) of the sync duration histogram: a sync is milliseconds unless iptables waits. */
-export const SYNC_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+const SYNC_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
 const labelKey = (labels: Labels): string =>
   Object.keys(labels)

@@ -163,13 +163,3 @@ export function moveThreadToNetns(target: NetnsHandle): NetnsHandle {
   }
   return home;
 }
-
-/** Inode of the calling thread's network namespace (cheap; for tests and logs). */
-export function currentNetnsInode(): number {
-  const h = currentNetns();
-  try {
-    return h.inode;
-  } finally {
-    h.close();
-  }
-}

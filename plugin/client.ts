@@ -20,7 +20,7 @@ export const SERVICE_COMMANDS: ReadonlySet<string> = new Set(["ADD", "DEL", "CHE
  * How long the client waits for the next byte of the answer. Longer than any lock wait the service can have
  * (lockTimeoutMs is at most 10 min, default 10 s); a runtime cancels a hung call long before this anyway.
  */
-export const SERVICE_IDLE_TIMEOUT_MS = 11 * 60_000;
+const SERVICE_IDLE_TIMEOUT_MS = 11 * 60_000;
 
 export interface ClientSocket {
   writeAll(data: Uint8Array): void;

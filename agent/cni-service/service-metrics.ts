@@ -12,7 +12,7 @@ export const CNI_METRICS = {
 } as const;
 
 /** Buckets (seconds): an ADD is a few ms; a DEL waits ~15 ms for the kernel; lock waits go to seconds. */
-export const CNI_DURATION_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10] as const;
+const CNI_DURATION_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10] as const;
 
 export function declareCniMetrics(m: Metrics): void {
   m.declare(CNI_METRICS.inFlight[0], "gauge", CNI_METRICS.inFlight[1]);
@@ -21,7 +21,7 @@ export function declareCniMetrics(m: Metrics): void {
 }
 
 /** The CNI code of an answer: 0, the error JSON's `code`, or "lost". */
-export function resultCode(a: PoolAnswer): string {
+function resultCode(a: PoolAnswer): string {
   if (a.kind !== "done") return a.kind;
   if (a.exitCode === 0) return "0";
   try {

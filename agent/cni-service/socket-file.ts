@@ -7,12 +7,12 @@ import { chmodSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync } fro
 import type { Server } from "node:net";
 import { basename, dirname, join } from "node:path";
 
-export class SocketPathError extends Error {
+class SocketPathError extends Error {
   override readonly name = "SocketPathError";
 }
 
 /** Creates the socket's directory (0700) or checks and tightens an existing one. */
-export function ensureSocketDir(dir: string, euid: number): void {
+function ensureSocketDir(dir: string, euid: number): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   if (!st.isDirectory()) throw new SocketPathError(`${JSON.stringify(dir)} is not a directory (a symlink?): the CNI socket's directory must be a real directory`);

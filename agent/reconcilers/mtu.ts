@@ -8,7 +8,7 @@ import { isHostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { IFF_LOOPBACK, IFF_POINTOPOINT, type Link } from "../../native/index.js";
 
 /** Below this, kubenet rejected the detected value (IPv4's minimum datagram size every host must accept). */
-export const MIN_DETECTED_MTU = 576;
+const MIN_DETECTED_MTU = 576;
 /** kubenet's fallback: 1500 minus room for a typical cloud encapsulation. */
 export const FALLBACK_MTU = 1460;
 

@@ -15,8 +15,8 @@ export interface SysctlSetting {
   readonly value: string;
 }
 
-export const BRIDGE_NF_CALL = { 4: "net.bridge.bridge-nf-call-iptables", 6: "net.bridge.bridge-nf-call-ip6tables" } as const;
-export const FORWARDING = { 4: "net.ipv4.ip_forward", 6: "net.ipv6.conf.all.forwarding" } as const;
+const BRIDGE_NF_CALL = { 4: "net.bridge.bridge-nf-call-iptables", 6: "net.bridge.bridge-nf-call-ip6tables" } as const;
+const FORWARDING = { 4: "net.ipv4.ip_forward", 6: "net.ipv6.conf.all.forwarding" } as const;
 
 /** The settings for the PodCIDR families: bridged pod traffic must pass iptables, and the node must route. */
 export function desiredSysctls(families: readonly IpFamily[]): SysctlSetting[] {

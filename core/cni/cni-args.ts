@@ -27,7 +27,7 @@ export function parseCniArgs(text: string | undefined): ReadonlyMap<string, stri
 }
 
 /** The lib's UnmarshallableBool: "1"/"true" and "0"/"false", case-insensitive. */
-export function parseBoolArg(key: string, value: string): boolean {
+function parseBoolArg(key: string, value: string): boolean {
   const v = value.toLowerCase();
   if (v === "1" || v === "true") return true;
   if (v === "0" || v === "false") return false;
@@ -38,7 +38,7 @@ export function parseBoolArg(key: string, value: string): boolean {
 }
 
 /** Keys every plugin here understands: the lib's CommonArgs plus what Kubernetes runtimes send. */
-export const COMMON_CNI_ARGS: readonly string[] = [
+const COMMON_CNI_ARGS: readonly string[] = [
   "IgnoreUnknown",
   "K8S_POD_NAMESPACE",
   "K8S_POD_NAME",

@@ -13,8 +13,8 @@
 //   RESULT:  i32 exit code | u32 len + stdout bytes | u32 len + stderr bytes
 //   REFUSED: u8 reason | message (the rest of the body)
 
-export const WIRE_MAGIC = Uint8Array.of(0x4b, 0x43, 0x4e, 0x49); // "KCNI"
-export const WIRE_VERSION = 1;
+const WIRE_MAGIC = Uint8Array.of(0x4b, 0x43, 0x4e, 0x49); // "KCNI"
+const WIRE_VERSION = 1;
 export const WIRE_HEADER_BYTES = 12;
 /** A request carries at most 1 MiB of stdin (skel's limit) plus the environment: 4 MiB is plenty. */
 export const WIRE_MAX_BODY = 4 * 1024 * 1024;
@@ -185,7 +185,7 @@ export function decodeHeader(bytes: Uint8Array, versions: readonly number[] = [W
 }
 
 /** The header of a REFUSED frame, readable whatever its version (its layout never changes). */
-export function isRefusalHeader(bytes: Uint8Array): boolean {
+function isRefusalHeader(bytes: Uint8Array): boolean {
   return bytes.length >= WIRE_HEADER_BYTES && WIRE_MAGIC.every((b, i) => bytes[i] === b) && bytes[5] === FRAME_KIND.REFUSED;
 }
 

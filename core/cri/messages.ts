@@ -7,16 +7,13 @@ import { ProtoReader, ProtoWriter } from "./wire.js";
 export const CRI_SERVICE = "runtime.v1.RuntimeService";
 
 // enum PodSandboxState
-export const SANDBOX_READY = 0;
-export const SANDBOX_NOTREADY = 1;
+const SANDBOX_READY = 0;
 // enum NamespaceMode
 export const NAMESPACE_MODE_POD = 0;
 export const NAMESPACE_MODE_CONTAINER = 1;
-export const NAMESPACE_MODE_NODE = 2;
-// enum Protocol
+// enum Protocol (SCTP = 2 is never sent)
 export const PROTOCOL_TCP = 0;
 export const PROTOCOL_UDP = 1;
-export const PROTOCOL_SCTP = 2;
 
 export type SandboxState = "ready" | "notready";
 

@@ -26,7 +26,6 @@ export const DEFAULT_CRI_ENDPOINT = "unix:///run/containerd/containerd.sock";
 
 // gRPC status codes we act on (grpc/doc/statuscodes.md).
 export const GRPC_NOT_FOUND = 5;
-export const GRPC_DEADLINE_EXCEEDED = 4;
 export const GRPC_UNAVAILABLE = 14;
 
 /** A failed CRI call: the gRPC status code and the runtime's message. */

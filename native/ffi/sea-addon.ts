@@ -127,7 +127,7 @@ export function openCachedAddon(dir: string, name: string, bytes: Uint8Array): n
 }
 
 /** process.dlopen of an open file (through /proc/self/fd: the checked inode, not a path that could change). */
-export function dlopenFd(fd: number): unknown {
+function dlopenFd(fd: number): unknown {
   const mod = { exports: {} as unknown };
   process.dlopen(mod, `/proc/self/fd/${fd}`);
   return mod.exports;

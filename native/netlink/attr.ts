@@ -192,10 +192,6 @@ export function attrU32(a: RawAttr): number {
   need(a, 4);
   return viewOf(a).getUint32(0, HOST_LE);
 }
-export function attrS32(a: RawAttr): number {
-  need(a, 4);
-  return viewOf(a).getInt32(0, HOST_LE);
-}
 /** A string attribute, up to its first NUL. */
 export function attrStr(a: RawAttr): string {
   const nul = a.data.indexOf(0);

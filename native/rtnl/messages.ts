@@ -83,13 +83,13 @@ export type RtnlMessage = LinkMessage | AddrMessage | RouteMessage;
 
 export const ZERO_IFINFOMSG: IfInfoMsg = { family: 0, type: 0, index: 0, flags: 0, change: 0 };
 
-export function writeIfInfoMsg(w: ByteWriter, h: IfInfoMsg): void {
+function writeIfInfoMsg(w: ByteWriter, h: IfInfoMsg): void {
   w.u8(h.family).u8(0).u16(h.type).s32(h.index).u32(h.flags).u32(h.change);
 }
-export function writeIfAddrMsg(w: ByteWriter, h: IfAddrMsg): void {
+function writeIfAddrMsg(w: ByteWriter, h: IfAddrMsg): void {
   w.u8(h.family).u8(h.prefixLen).u8(h.flags).u8(h.scope).u32(h.index);
 }
-export function writeRtMsg(w: ByteWriter, h: RtMsg): void {
+function writeRtMsg(w: ByteWriter, h: RtMsg): void {
   w.u8(h.family).u8(h.dstLen).u8(h.srcLen).u8(h.tos).u8(h.table).u8(h.protocol).u8(h.scope).u8(h.type).u32(h.flags);
 }
 
@@ -126,7 +126,7 @@ function needLen(payload: Uint8Array, n: number, what: string): void {
   if (payload.length < n) throw new RangeError(`Truncated ${what}: ${payload.length} bytes, expected at least ${n}`);
 }
 
-export function decodeIfInfoMsg(p: Uint8Array): IfInfoMsg {
+function decodeIfInfoMsg(p: Uint8Array): IfInfoMsg {
   needLen(p, IFINFOMSG_LEN, "ifinfomsg");
   const v = view(p);
   return {

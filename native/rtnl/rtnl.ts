@@ -75,7 +75,7 @@ function isMissing(err: unknown): boolean {
   return err instanceof NetlinkError && err.code === "ENODEV";
 }
 
-export class RtnlHandle implements Rtnl, RtnlExtras {
+class RtnlHandle implements Rtnl, RtnlExtras {
   readonly netnsPath: string | undefined;
   readonly socket: NetlinkSocket;
 

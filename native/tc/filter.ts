@@ -17,7 +17,7 @@ const MATCH_ALL: readonly U32Key[] = [{ mask: 0, value: 0, off: 0, offmask: 0 }]
 const swap16 = (v: number): number => ((v & 0xff) << 8) | ((v >> 8) & 0xff);
 
 /** tcm_info of a filter: priority in the upper 16 bits, the protocol in network byte order below. */
-export function filterInfo(priority: number, protocol: number): number {
+function filterInfo(priority: number, protocol: number): number {
   if (!Number.isInteger(priority) || priority < 1 || priority > 0xffff) throw new RangeError(`Invalid filter priority ${priority}: expected 1..65535`);
   if (!Number.isInteger(protocol) || protocol < 0 || protocol > 0xffff) throw new RangeError(`Invalid filter protocol ${protocol}`);
   return ((priority << 16) | swap16(protocol)) >>> 0;

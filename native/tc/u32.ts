@@ -24,7 +24,7 @@ import {
 const plainNest = (type: number, children: readonly RawAttr[]): RawAttr => ({ type, nested: false, data: encodeAttrs(children) });
 
 /** struct tc_u32_sel with `keys` (tc `match u32 V M at O`); `terminal` as tc sets it with flowid/classid. */
-export function encodeU32Sel(keys: readonly U32Key[], terminal: boolean): Uint8Array {
+function encodeU32Sel(keys: readonly U32Key[], terminal: boolean): Uint8Array {
   const data = new Uint8Array(TC_U32_SEL_LEN + keys.length * TC_U32_KEY_LEN);
   const v = new DataView(data.buffer);
   v.setUint8(0, terminal ? TC_U32_TERMINAL : 0); // flags
@@ -75,7 +75,7 @@ function decodeSel(a: RawAttr): { flags: number; keys: U32Key[] } | undefined {
 }
 
 /** One action nest (kind + options) -> TcAction. */
-export function decodeAction(a: RawAttr): TcAction {
+function decodeAction(a: RawAttr): TcAction {
   const children = attrNested(a);
   const kindAttr = findAttr(children, TCA_ACT_KIND);
   const kind = kindAttr === undefined ? "" : attrStr(kindAttr);

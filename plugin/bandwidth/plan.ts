@@ -8,7 +8,7 @@ import type { BandwidthEntry } from "../../core/cni/bandwidth.js";
 import { tbfLimitForLatency, type TbfParams } from "../../native/index.js";
 
 /** The reference's latency: the queue holds 25 ms of traffic beyond the bucket. */
-export const LATENCY_USEC = 25_000;
+const LATENCY_USEC = 25_000;
 const U32_MAX = 0xffffffff;
 
 export interface ShapingPlan {

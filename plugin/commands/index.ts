@@ -18,9 +18,6 @@ export const bridgeCommands: PluginCommands = {
   status: cmdStatus,
 };
 
-/** Same commands; kubenet is the bridge datapath with kubenet defaults. */
-export const kubenetCommands: PluginCommands = bridgeCommands;
-
 export const loopbackCommands: PluginCommands = {
   add: (req) => loopbackAdd(req),
   del: (req) => loopbackDel(req),

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 
 /** A random UUID the kernel draws at every boot (proc(5)). */
-export const KERNEL_BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id";
+const KERNEL_BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id";
 
 /** In the lease directory: the boot ID of the boot whose ADDs made the leases. Not an IP, so not a lease. */
 export const BOOT_ID_FILE = "kubenet-boot-id";

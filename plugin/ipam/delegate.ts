@@ -26,7 +26,7 @@ function spawnSync(...args: Parameters<ChildProcessModule["spawnSync"]>): Return
 }
 
 /** How long a delegate may run before we kill it and fail with 106. */
-export const DELEGATE_TIMEOUT_MS = 120_000;
+const DELEGATE_TIMEOUT_MS = 120_000;
 
 export interface DelegateCall {
   readonly type: string;
@@ -37,7 +37,7 @@ export interface DelegateCall {
 }
 
 /** The first executable file named `type` in CNI_PATH. @throws CniError 7 when there is none */
-export function findInPath(type: string, cniPath: readonly string[]): string {
+function findInPath(type: string, cniPath: readonly string[]): string {
   if (cniPath.length === 0) {
     throw new CniError(
       CNI_ERROR_CODE.INVALID_ENVIRONMENT_VARIABLES,
