@@ -1,77 +1,27 @@
-// agent/agent: the node agent's sync: PodCIDRs from the source -> desired state -> reconcilers (bridge,
-// sysctls, masquerade, conflist), each comparing before it writes; plus health and metrics. Async.
-// Imports the agent's own modules and native/ through host.ts; all I/O seams arrive in AgentOptions, so
-// the whole sync runs in-process against fakes (agent.test.ts) or for real inside a namespace.
-// One failing reconciler does not stop the others; the sync counts as good only when all succeeded.
+// agent/agent: the node agent: PodCIDRs from the source -> desired state -> the reconcile steps of
+// sync/steps.ts (bridge, sysctls, masquerade, FORWARD, conflist, host-gw routes), each comparing before it
+// writes; plus the run loops, health and metrics. Async. Imports the agent's own modules and native/ through
+// host.ts; all I/O seams arrive in AgentOptions, so the whole sync runs in-process against fakes
+// (agent.test.ts) or for real inside a namespace. One failing step does not stop the others; the sync
+// counts as good only when all succeeded.
 
-import { readFile } from "node:fs/promises";
-import { formatCidr, type IpFamily } from "../core/ip.js";
+import { formatCidr } from "../core/ip.js";
 import { conflistCapabilities, healthzMaxAge, type AgentConfig } from "./config.js";
 import { computeDesired, type DesiredState } from "./desired.js";
-import type { HostDeps } from "./host.js";
+import type { AgentRtnl, HostDeps } from "./host.js";
 import { describeError, type Logger } from "./log.js";
-import { detectIptablesMode } from "./masq/backend.js";
-import { DEFAULT_MASQ_CONFIG, parseMasqConfig, type MasqConfig } from "./masq/ip-masq-config.js";
-import { supportsRandomFully, type Iptables, type IptablesMode } from "./masq/iptables.js";
-import { syncMasq } from "./masq/sync-masq.js";
+import { IptablesBackend } from "./masq/backend-choice.js";
+import { MasqConfigFile } from "./masq/config-file.js";
 import { Metrics } from "./metrics.js";
-import { syncBridge } from "./reconcilers/bridge.js";
-import { syncConflist } from "./reconcilers/conflist.js";
 import { detectMtu } from "./reconcilers/mtu.js";
-import { syncSysctls } from "./reconcilers/sysctls.js";
+import { HostGw } from "./routes/host-gw.js";
+import type { PeerSource } from "./sources/peers.js";
 import { formatPodCidrs, samePodCidrs, type PodCidrs, type PodCidrSource } from "./sources/pod-cidrs.js";
 import { SyncLoop } from "./sync-loop.js";
-import { FORWARD_CHAIN, syncForward } from "./masq/forward.js";
-import { HostGw, type HostGwHealth } from "./routes/host-gw.js";
-import type { PeerSource } from "./sources/peers.js";
-
-export const STEPS = ["bridge", "sysctls", "masq", "conflist", "forward", "routes"] as const;
-export type StepName = (typeof STEPS)[number];
-
-export interface StepReport {
-  readonly ok: boolean;
-  readonly changed: boolean;
-  /** What changed, or why the step was skipped. */
-  readonly details: readonly string[];
-  readonly error?: string;
-}
-
-/** The outcome of one sync; `kubenet-agent run --once` prints it. */
-export interface SyncReport {
-  /** A PodCIDR is known (else nothing was done). */
-  readonly ready: boolean;
-  /** Ready and every step succeeded. */
-  readonly ok: boolean;
-  readonly podCIDRs: readonly string[];
-  readonly mtu: number | undefined;
-  readonly durationMs: number;
-  readonly writes: {
-    readonly iptablesRestores: number;
-    readonly iptablesRules: number;
-    readonly sysctls: number;
-    readonly conflist: number;
-    readonly bridge: number;
-    /** iptables-restore runs for the FORWARD chain. */
-    readonly forward: number;
-    /** host-gw routes added, replaced or deleted. */
-    readonly routes: number;
-  };
-  readonly steps: Partial<Record<StepName | "source", StepReport>>;
-}
-
-export interface HealthReport {
-  readonly status: 200 | 503;
-  readonly body: {
-    readonly status: "ok" | "stale" | "never-synced";
-    readonly lastSuccessfulSync: string | null;
-    readonly ageSeconds: number | null;
-    readonly maxAgeSeconds: number;
-    readonly ready: boolean;
-    readonly podCIDRs: readonly string[];
-    /** host-gw: our routes, the peers that get none (off-link ...) and why. */
-    readonly routes?: HostGwHealth;
-  };
-}
+import { declareSyncMetrics, M } from "./sync/metrics.js";
+import type { HealthReport, StepName, StepReport, SyncReport, SyncWrites } from "./sync/report.js";
+import { StepLog } from "./sync/step-log.js";
+import { bridgeStep, conflistStep, forwardStep, masqStep, sysctlsStep, type StepContext } from "./sync/steps.js";
 
 export interface AgentOptions {
   readonly config: Omit<AgentConfig, "source">;
@@ -84,24 +34,13 @@ export interface AgentOptions {
   readonly peers?: PeerSource;
 }
 
-const M = {
-  syncs: ["kubenet_agent_syncs_total", "Syncs by result (success, failure, not_ready)."],
-  stepErrors: ["kubenet_agent_sync_errors_total", "Failed reconcile steps by step."],
-  duration: ["kubenet_agent_sync_duration_seconds", "Duration of a sync."],
-  lastGood: ["kubenet_agent_last_successful_sync_timestamp_seconds", "Unix time of the last sync in which every step succeeded."],
-  ready: ["kubenet_agent_ready", "1 when the node has a PodCIDR and the last sync succeeded."],
-  restores: ["kubenet_agent_iptables_restores_total", "iptables-restore runs (writes), by IP family."],
-  rules: ["kubenet_agent_iptables_rules_written_total", "Rules written by iptables-restore, by IP family."],
-  sysctlWrites: ["kubenet_agent_sysctl_writes_total", "Sysctl writes (only when the value differed), by name."],
-  conflistWrites: ["kubenet_agent_conflist_writes_total", "Writes of the CNI conflist (only when its content changed)."],
-  bridgeChanges: ["kubenet_agent_bridge_changes_total", "Changes made to the bridge (address removed/added, MTU set)."],
-  podCidr: ["kubenet_agent_pod_cidr_info", "The node's PodCIDR(s)."],
-  mtu: ["kubenet_agent_pod_mtu", "The pod MTU written into the conflist."],
-  brNetfilter: ["kubenet_agent_br_netfilter_loaded", "1 when br_netfilter is loaded (bridge-nf-call-* exist)."],
-  shadowed: ["kubenet_agent_cni_config_shadowed", "1 when another CNI config file sorts before ours (the runtime would use it)."],
-  iptablesInfo: ["kubenet_agent_iptables_info", "The iptables backend in use and whether --random-fully is used."],
-  podCidrChanges: ["kubenet_agent_pod_cidr_changes_total", "Times the PodCIDR changed (including the first assignment)."],
-} as const;
+/** One sync in progress: when it started, what it wrote, what each step reported. */
+interface SyncRun {
+  readonly started: number;
+  readonly writes: SyncWrites;
+  readonly steps: Partial<Record<StepName | "source", StepReport>>;
+  podCidrs: PodCidrs | undefined;
+}
 
 export class Agent {
   readonly #config: Omit<AgentConfig, "source">;
@@ -110,17 +49,11 @@ export class Agent {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly metrics: Metrics;
-  #mode: IptablesMode | undefined;
-  #randomFully = false;
-  readonly #iptables = new Map<IpFamily, Iptables>();
-  /** The masq config text last parsed (undefined: file absent); #masqLoaded tells whether there was one. */
-  #masqText: string | undefined;
-  #masqLoaded = false;
-  #masq: MasqConfig = DEFAULT_MASQ_CONFIG;
-  #masqError: Error | undefined;
+  readonly #iptables = new IptablesBackend();
+  readonly #masqFile: MasqConfigFile;
+  readonly #steps: StepLog;
   #lastGoodSync: number | undefined;
   #podCidrs: PodCidrs | undefined;
-  readonly #lastErrors = new Map<string, string>();
   #loop: SyncLoop | undefined;
   readonly #hostGw: HostGw | undefined;
   readonly #peers: PeerSource | undefined;
@@ -132,16 +65,9 @@ export class Agent {
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
     this.metrics = options.metrics ?? new Metrics();
-    for (const r of ["success", "failure", "not_ready"]) this.metrics.declare(M.syncs[0], "counter", M.syncs[1], { result: r });
-    for (const s of STEPS) this.metrics.declare(M.stepErrors[0], "counter", M.stepErrors[1], { step: s });
-    for (const f of ["4", "6"]) {
-      this.metrics.declare(M.restores[0], "counter", M.restores[1], { family: f });
-      this.metrics.declare(M.rules[0], "counter", M.rules[1], { family: f });
-    }
-    this.metrics.declare(M.conflistWrites[0], "counter", M.conflistWrites[1]);
-    this.metrics.declare(M.bridgeChanges[0], "counter", M.bridgeChanges[1]);
-    this.metrics.declare(M.podCidrChanges[0], "counter", M.podCidrChanges[1]);
-    this.metrics.declare(M.ready[0], "gauge", M.ready[1]);
+    declareSyncMetrics(this.metrics);
+    this.#masqFile = new MasqConfigFile(this.#config.masqConfigPath, this.#log);
+    this.#steps = new StepLog(this.#log, this.metrics);
     this.#peers = options.peers;
     if (this.#config.routes === "host-gw") {
       if (options.peers === undefined) throw new Error("--routes host-gw needs a peer source");
@@ -151,35 +77,13 @@ export class Agent {
   }
 
   /** Picks the iptables backend (once: never mixed afterwards) and whether --random-fully is usable. */
-  async init(): Promise<void> {
-    if (this.#mode !== undefined) return;
-    if (this.#config.iptablesMode === "auto") {
-      const decision = await detectIptablesMode(this.#host.exec);
-      this.#mode = decision.mode;
-      this.#log.info("iptables backend detected", { mode: decision.mode, reason: decision.reason });
-    } else {
-      this.#mode = this.#config.iptablesMode;
-      this.#log.info("iptables backend set by flag", { mode: this.#mode });
-    }
-    for (const f of [4, 6] as const) this.#iptables.set(f, this.#host.createIptables(f, this.#mode));
-    if (this.#config.randomFully === "auto") {
-      try {
-        const version = await (this.#iptables.get(4) as Iptables).version();
-        this.#randomFully = supportsRandomFully(version);
-        this.#log.info("iptables version", { version, randomFully: this.#randomFully });
-      } catch (err) {
-        this.#randomFully = false;
-        this.#log.warn("Cannot read the iptables version: MASQUERADE without --random-fully", { error: describeError(err) });
-      }
-    } else {
-      this.#randomFully = this.#config.randomFully === "on";
-    }
-    this.metrics.set(M.iptablesInfo[0], M.iptablesInfo[1], 1, { mode: this.#mode, random_fully: String(this.#randomFully) });
+  init(): Promise<void> {
+    return this.#iptables.init(this.#config, this.#host, this.#log, this.metrics);
   }
 
   /** The loop period: the masq config's resyncInterval when set, else --resync-interval. */
   resyncIntervalMs(): number {
-    return this.#masq.resyncIntervalMs ?? this.#config.resyncIntervalMs;
+    return this.#masqFile.config.resyncIntervalMs ?? this.#config.resyncIntervalMs;
   }
 
   /** Asks the running loop for a sync now (PodCIDR change). */
@@ -213,216 +117,94 @@ export class Agent {
     await routesDone;
   }
 
+  /** One pass over every step; nothing is written before a PodCIDR is known. */
   async sync(): Promise<SyncReport> {
-    const started = this.#now();
-    const writes = { iptablesRestores: 0, iptablesRules: 0, sysctls: 0, conflist: 0, bridge: 0, forward: 0, routes: 0 };
-    const steps: Partial<Record<StepName | "source", StepReport>> = {};
-    let podCidrs: PodCidrs | undefined;
+    const run: SyncRun = { started: this.#now(), writes: { iptablesRestores: 0, iptablesRules: 0, sysctls: 0, conflist: 0, bridge: 0, forward: 0, routes: 0 }, steps: {}, podCidrs: undefined };
     try {
-      podCidrs = await this.#source.current();
+      run.podCidrs = await this.#source.current();
     } catch (err) {
-      steps.source = this.#failed("source", err);
+      run.steps.source = this.#steps.failed("source", err);
     }
-    const finish = (ready: boolean, mtu: number | undefined): SyncReport => {
-      const ok = ready && Object.values(steps).every((s) => s.ok);
-      const durationMs = this.#now() - started;
-      this.metrics.observe(M.duration[0], M.duration[1], durationMs / 1000);
-      this.metrics.inc(M.syncs[0], M.syncs[1], { result: !ready ? "not_ready" : ok ? "success" : "failure" });
-      if (ok) {
-        this.#lastGoodSync = this.#now();
-        this.metrics.set(M.lastGood[0], M.lastGood[1], Math.floor(this.#lastGoodSync / 1000));
-      }
-      this.metrics.set(M.ready[0], M.ready[1], ok ? 1 : 0);
-      const report: SyncReport = { ready, ok, podCIDRs: (podCidrs ?? []).map(formatCidr), mtu, durationMs, writes, steps };
-      const changed = Object.values(steps).some((s) => s.changed);
-      // Log what changed once; an unchanged node logs at debug level only.
-      if (changed) this.#log.info("Sync changed the node", { durationMs, podCIDRs: report.podCIDRs, ...changes(steps) });
-      else this.#log.debug("Sync: node unchanged", { durationMs, ok });
-      return report;
-    };
-    if (podCidrs === undefined) {
-      if (steps.source === undefined) this.#log.debug("No PodCIDR assigned yet: not ready, nothing written");
-      return finish(false, undefined);
+    if (run.podCidrs === undefined) {
+      if (run.steps.source === undefined) this.#log.debug("No PodCIDR assigned yet: not ready, nothing written");
+      return this.#finish(run, false, undefined);
     }
-    this.#notePodCidrs(podCidrs);
+    this.#notePodCidrs(run.podCidrs);
     await this.init();
-
-    let rtnl;
+    let rtnl: AgentRtnl;
     try {
       rtnl = this.#host.openRtnl();
     } catch (err) {
-      steps.bridge = this.#failed("bridge", err);
-      steps.conflist = { ok: false, changed: false, details: ["skipped: no rtnetlink handle for MTU detection"], error: "skipped" };
-      return finish(true, undefined);
+      run.steps.bridge = this.#steps.failed("bridge", err);
+      run.steps.conflist = { ok: false, changed: false, details: ["skipped: no rtnetlink handle for MTU detection"], error: "skipped" };
+      return this.#finish(run, true, undefined);
     }
     try {
-      let mtu = this.#config.mtu;
-      if (mtu === undefined) {
-        const decision = detectMtu(rtnl.linkList(), this.#config.bridgeName);
-        mtu = decision.mtu;
-      }
+      const mtu = this.#config.mtu ?? detectMtu(rtnl.linkList(), this.#config.bridgeName).mtu;
       this.metrics.set(M.mtu[0], M.mtu[1], mtu);
-      await this.#reloadMasqConfig();
-      const desired = computeDesired({
-        podCidrs,
-        clusterCidrs: this.#config.clusterCidrs,
-        masq: this.#masq,
-        mtu,
-        randomFully: this.#randomFully,
-        bridgeName: this.#config.bridgeName,
-        masqChain: this.#config.masqChain,
-        ipamDataDir: this.#config.ipamDataDir,
-        cniVersion: this.#config.cniVersion,
-        capabilities: conflistCapabilities(this.#config),
-        agentSocket: this.#config.cniSocket ?? "off",
-      });
-
-      // 1. cbr0 follows the PodCIDR before the new conflist can reach a runtime (pain point 4).
-      try {
-        const r = syncBridge(rtnl, desired.bridge, this.#host.isErrno);
-        writes.bridge = r.changes.length;
-        this.metrics.inc(M.bridgeChanges[0], M.bridgeChanges[1], {}, r.changes.length);
-        steps.bridge = this.#succeeded("bridge", r.changes.length > 0, r.present ? r.changes : ["bridge absent: the plugin creates it on the first ADD"]);
-      } catch (err) {
-        steps.bridge = this.#failed("bridge", err);
-      }
-      // 2. Kernel settings.
-      steps.sysctls = await this.#syncSysctls(desired, writes);
-      // 3. Masquerade rules, per family.
-      steps.masq = await this.#syncMasq(desired, writes);
-      // 3b. FORWARD acceptance, per family.
-      if ((this.#config.forwardAccept ?? "on") === "on") steps.forward = await this.#syncForward(podCidrs, writes);
-      // 4. The conflist, last: only once the bridge matches it.
-      if (steps.bridge.ok) {
-        try {
-          const r = await syncConflist(this.#config.cniConfDir, this.#config.cniConfName, desired.conflist);
-          if (r.wrote) {
-            writes.conflist = 1;
-            this.metrics.inc(M.conflistWrites[0], M.conflistWrites[1]);
-          }
-          this.metrics.set(M.shadowed[0], M.shadowed[1], r.shadowedBy.length > 0 ? 1 : 0);
-          if (r.shadowedBy.length > 0) this.#warnOnce("shadowed", "Another CNI config sorts before ours: the runtime will use it instead", { files: r.shadowedBy });
-          steps.conflist = this.#succeeded("conflist", r.wrote, r.wrote ? [`wrote ${this.#config.cniConfName}`] : []);
-        } catch (err) {
-          steps.conflist = this.#failed("conflist", err);
-        }
-      } else {
-        steps.conflist = { ok: false, changed: false, details: ["skipped: the bridge is not in line with the PodCIDR"], error: "skipped" };
-        this.metrics.inc(M.stepErrors[0], M.stepErrors[1], { step: "conflist" });
-      }
-      // 5. host-gw routes to the other nodes.
-      if (this.#hostGw !== undefined) {
-        const r = await this.#syncRoutes(this.#hostGw);
-        writes.routes = r.writes;
-        steps.routes = r.report;
-      }
-      return finish(true, mtu);
+      await this.#masqFile.reload(this.#config.resyncIntervalMs);
+      await this.#runSteps(run, rtnl, this.#desired(run.podCidrs, mtu));
+      return this.#finish(run, true, mtu);
     } finally {
       rtnl.close();
     }
   }
 
+  /** The steps, in order: the conflist comes last, once the bridge matches it. */
+  async #runSteps(run: SyncRun, rtnl: AgentRtnl, desired: DesiredState): Promise<void> {
+    const ctx: StepContext = { config: this.#config, host: this.#host, log: this.#log, metrics: this.metrics, steps: this.#steps, iptables: this.#iptables, writes: run.writes };
+    const steps = run.steps;
+    steps.bridge = bridgeStep(ctx, rtnl, desired);
+    steps.sysctls = await sysctlsStep(ctx, desired);
+    steps.masq = await masqStep(ctx, desired, this.#masqFile.error);
+    if ((this.#config.forwardAccept ?? "on") === "on") steps.forward = await forwardStep(ctx, desired.podCidrs);
+    steps.conflist = await conflistStep(ctx, desired, steps.bridge.ok);
+    if (this.#hostGw !== undefined) {
+      const r = await this.#syncRoutes(this.#hostGw);
+      run.writes.routes = r.writes;
+      steps.routes = r.report;
+    }
+  }
+
+  #desired(podCidrs: PodCidrs, mtu: number): DesiredState {
+    return computeDesired({
+      podCidrs,
+      clusterCidrs: this.#config.clusterCidrs,
+      masq: this.#masqFile.config,
+      mtu,
+      randomFully: this.#iptables.randomFully,
+      bridgeName: this.#config.bridgeName,
+      masqChain: this.#config.masqChain,
+      ipamDataDir: this.#config.ipamDataDir,
+      cniVersion: this.#config.cniVersion,
+      capabilities: conflistCapabilities(this.#config),
+      agentSocket: this.#config.cniSocket ?? "off",
+    });
+  }
+
+  /** Metrics, health and one log line for a finished sync (what changed at info, an unchanged node at debug). */
+  #finish(run: SyncRun, ready: boolean, mtu: number | undefined): SyncReport {
+    const { steps, writes } = run;
+    const ok = ready && Object.values(steps).every((s) => s.ok);
+    const durationMs = this.#now() - run.started;
+    this.metrics.observe(M.duration[0], M.duration[1], durationMs / 1000);
+    this.metrics.inc(M.syncs[0], M.syncs[1], { result: !ready ? "not_ready" : ok ? "success" : "failure" });
+    if (ok) {
+      this.#lastGoodSync = this.#now();
+      this.metrics.set(M.lastGood[0], M.lastGood[1], Math.floor(this.#lastGoodSync / 1000));
+    }
+    this.metrics.set(M.ready[0], M.ready[1], ok ? 1 : 0);
+    const report: SyncReport = { ready, ok, podCIDRs: (run.podCidrs ?? []).map(formatCidr), mtu, durationMs, writes, steps };
+    if (Object.values(steps).some((s) => s.changed)) this.#log.info("Sync changed the node", { durationMs, podCIDRs: report.podCIDRs, ...changes(steps) });
+    else this.#log.debug("Sync: node unchanged", { durationMs, ok });
+    return report;
+  }
+
   /** One host-gw run, from sync() or from the routes loop (a Node event): logged and counted the same way. */
   async #syncRoutes(hostGw: HostGw): Promise<{ writes: number; report: StepReport }> {
     const r = await hostGw.sync(this.#podCidrs);
-    const report = r.ok ? this.#succeeded("routes", r.writes > 0, r.details) : this.#failed("routes", r.error, r.details);
+    const report = r.ok ? this.#steps.succeeded("routes", r.writes > 0, r.details) : this.#steps.failed("routes", r.error, r.details);
     return { writes: r.writes, report };
-  }
-
-  async #syncForward(podCidrs: PodCidrs, writes: { forward: number; iptablesRestores: number; iptablesRules: number }): Promise<StepReport> {
-    const details: string[] = [];
-    const errors: unknown[] = [];
-    for (const family of [...new Set(podCidrs.map((c) => c.addr.family))]) {
-      const clusters = this.#config.clusterCidrs.filter((c) => c.addr.family === family);
-      const cidrs = clusters.length > 0 ? clusters : podCidrs.filter((c) => c.addr.family === family);
-      try {
-        const rules = await syncForward(this.#iptables.get(family) as Iptables, { family, chain: FORWARD_CHAIN, cidrs });
-        if (rules === 0) continue;
-        writes.forward++;
-        writes.iptablesRestores++;
-        writes.iptablesRules += rules;
-        this.metrics.inc(M.restores[0], M.restores[1], { family: String(family) });
-        this.metrics.inc(M.rules[0], M.rules[1], { family: String(family) }, rules);
-        details.push(`IPv${family}: rewrote ${FORWARD_CHAIN} (${rules} rules)`);
-      } catch (err) {
-        errors.push(new Error(`IPv${family} FORWARD rules`, { cause: err }));
-      }
-    }
-    if (errors.length > 0) return this.#failed("forward", errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(describeError).join("; ")), details);
-    return this.#succeeded("forward", details.length > 0, details);
-  }
-
-  async #syncSysctls(desired: DesiredState, writes: { sysctls: number }): Promise<StepReport> {
-    try {
-      const r = await syncSysctls(this.#host.sysctl, desired.sysctls, this.#host.loadBrNetfilter);
-      for (const name of r.written) this.metrics.inc(M.sysctlWrites[0], M.sysctlWrites[1], { name });
-      writes.sysctls = r.written.length;
-      this.metrics.set(M.brNetfilter[0], M.brNetfilter[1], r.brNetfilter === "missing" ? 0 : 1);
-      if (r.brNetfilter === "modprobed") this.#log.info("Loaded br_netfilter");
-      const details = r.written.map((n) => `set ${n}=1`);
-      if (r.problems.length > 0) return this.#failed("sysctls", new Error(`Cannot apply kernel settings: ${r.problems.join("; ")}`), details);
-      return this.#succeeded("sysctls", r.written.length > 0, details);
-    } catch (err) {
-      return this.#failed("sysctls", err);
-    }
-  }
-
-  async #syncMasq(desired: DesiredState, writes: { iptablesRestores: number; iptablesRules: number }): Promise<StepReport> {
-    if (this.#masqError !== undefined) {
-      // ip-masq-agent's rule: an invalid config file leaves the current rules as they are.
-      return this.#failed("masq", this.#masqError, ["rules left as they are until the config file is fixed"]);
-    }
-    const details: string[] = [];
-    const errors: unknown[] = [];
-    for (const spec of desired.masq) {
-      const ipt = this.#iptables.get(spec.family) as Iptables;
-      try {
-        const r = await syncMasq(ipt, spec);
-        if (r.wrote) {
-          writes.iptablesRestores++;
-          writes.iptablesRules += r.rulesWritten;
-          this.metrics.inc(M.restores[0], M.restores[1], { family: String(spec.family) });
-          this.metrics.inc(M.rules[0], M.rules[1], { family: String(spec.family) }, r.rulesWritten);
-          details.push(`IPv${spec.family}: rewrote ${r.repaired.join(" and ")} (${r.rulesWritten} rules)`);
-        }
-      } catch (err) {
-        errors.push(new Error(`IPv${spec.family} masquerade rules`, { cause: err }));
-      }
-    }
-    if (errors.length > 0) return this.#failed("masq", errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(describeError).join("; ")), details);
-    return this.#succeeded("masq", details.length > 0, details);
-  }
-
-  /** Re-reads the masquerade config file; parses it only when its content changed. */
-  async #reloadMasqConfig(): Promise<void> {
-    const path = this.#config.masqConfigPath;
-    if (path === undefined) return;
-    let text: string | undefined;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        this.#masqError = new Error(`Cannot read the masquerade config ${JSON.stringify(path)}`, { cause: err });
-        this.#masqLoaded = false;
-        return;
-      }
-    }
-    if (this.#masqLoaded && text === this.#masqText) return;
-    this.#masqLoaded = true;
-    this.#masqText = text;
-    try {
-      this.#masq = text === undefined ? DEFAULT_MASQ_CONFIG : parseMasqConfig(text);
-      this.#masqError = undefined;
-      this.#log.info(text === undefined ? "No masquerade config file: using defaults" : "Masquerade config loaded", {
-        path,
-        nonMasqueradeCIDRs: this.#masq.nonMasqueradeCidrs?.map(formatCidr) ?? "default",
-        masqLinkLocal: this.#masq.masqLinkLocal,
-        masqLinkLocalIPv6: this.#masq.masqLinkLocalIpv6,
-        resyncIntervalMs: this.#masq.resyncIntervalMs ?? this.#config.resyncIntervalMs,
-      });
-    } catch (err) {
-      this.#masqError = new Error(`Invalid masquerade config ${JSON.stringify(path)}`, { cause: err });
-    }
   }
 
   #notePodCidrs(podCidrs: PodCidrs): void {
@@ -432,28 +214,6 @@ export class Agent {
     this.metrics.inc(M.podCidrChanges[0], M.podCidrChanges[1]);
     this.metrics.resetGauge(M.podCidr[0], M.podCidr[1]);
     for (const c of podCidrs) this.metrics.set(M.podCidr[0], M.podCidr[1], 1, { cidr: formatCidr(c), family: String(c.addr.family) });
-  }
-
-  #succeeded(step: string, changed: boolean, details: readonly string[]): StepReport {
-    if (this.#lastErrors.delete(step)) this.#log.info(`Step ${step} recovered`);
-    return { ok: true, changed, details };
-  }
-
-  #failed(step: StepName | "source", err: unknown, details: readonly string[] = []): StepReport {
-    const message = describeError(err);
-    this.metrics.inc(M.stepErrors[0], M.stepErrors[1], { step });
-    // The same error every tick is logged once at error level, then at debug level (log reduction).
-    if (this.#lastErrors.get(step) !== message) this.#log.error(`Step ${step} failed`, { error: message });
-    else this.#log.debug(`Step ${step} still failing`, { error: message });
-    this.#lastErrors.set(step, message);
-    return { ok: false, changed: details.length > 0, details, error: message };
-  }
-
-  #warnOnce(key: string, msg: string, fields: Record<string, unknown>): void {
-    const text = JSON.stringify(fields);
-    if (this.#lastErrors.get(key) === text) return;
-    this.#lastErrors.set(key, text);
-    this.#log.warn(msg, fields);
   }
 
   health(): HealthReport {

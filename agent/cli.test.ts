@@ -1,6 +1,7 @@
 import t from "tap";
 import { formatCidr } from "../core/ip.js";
-import { parseCli, parseListen, UsageError } from "./cli.js";
+import { parseCli } from "./cli.js";
+import { parseListen, UsageError } from "./flag-values.js";
 import { DEFAULTS } from "./config.js";
 import { createLogger, describeError } from "./log.js";
 import { Metrics } from "./metrics.js";

@@ -1,17 +1,12 @@
 // agent/cli: command line (+ NODE_NAME and the hostname, passed in by main.ts) -> a validated command with
 // its AgentConfig. Pure; every mistake is a UsageError that quotes the flag and the value.
 
-import { agentSocketProblem } from "../core/cni/netconf.js";
-import { formatCidr, hasHostBits, networkOf, type IpNet } from "../core/ip.js";
-import { parseCidr } from "../core/ip-parse.js";
-import { DEFAULTS, type AgentConfig, type ListenAddress, type SourceConfig } from "./config.js";
+import { DEFAULTS, type AgentConfig, type SourceConfig } from "./config.js";
 import { parseDuration } from "./duration.js";
+import { cidrList, flagReaders, parseCniSocket, parseListen, UsageError } from "./flag-values.js";
 import { isLogLevel } from "./log.js";
 import { parsePodCidrs } from "./sources/pod-cidrs.js";
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
 
 export type Command =
   | { readonly kind: "run"; readonly config: AgentConfig; readonly once: boolean }
@@ -167,38 +162,11 @@ function mergeConfigFile(flags: Map<string, string>, path: string, env: CliEnv):
   }
 }
 
-function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "source"> {
-  const str = (name: string): string | undefined => flags.get(name);
-  const oneOf = <T extends string>(name: string, allowed: readonly T[], dflt: T): T => {
-    const v = flags.get(name);
-    if (v === undefined) return dflt;
-    if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected ${allowed.join(", ")}`);
-    return v as T;
-  };
-  const duration = (name: string): number | undefined => {
-    const v = flags.get(name);
-    if (v === undefined) return undefined;
-    try {
-      const ms = parseDuration(v);
-      if (ms < 100) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: must be at least 100ms`);
-      return ms;
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected a duration such as "60s" or "500ms"`);
-    }
-  };
-  const int = (name: string, min: number, max: number): number | undefined => {
-    const v = flags.get(name);
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-      throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected a whole number from ${min} to ${max}`);
-    }
-    return Number(v);
-  };
 
+/** The names the agent writes with, checked up front: a typo fails at start, not at the first sync. */
+function checkedNames(flags: Map<string, string>, str: (name: string) => string | undefined) {
   const logLevel = flags.get("log-level") ?? DEFAULTS.logLevel;
   if (!isLogLevel(logLevel)) throw new UsageError(`Invalid --log-level ${JSON.stringify(logLevel)}: expected debug, info, warn or error`);
-  const masqConfig = flags.get("masq-config");
   const cniVersion = str("cni-version") ?? DEFAULTS.cniVersion;
   if (!/^\d+\.\d+\.\d+$/.test(cniVersion)) throw new UsageError(`Invalid --cni-version ${JSON.stringify(cniVersion)}: expected a version such as "1.0.0"`);
   const confName = str("cni-conf-name") ?? DEFAULTS.cniConfName;
@@ -209,7 +177,13 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
   if (!/^[A-Za-z0-9_-]{1,28}$/.test(chain)) throw new UsageError(`Invalid --masq-chain ${JSON.stringify(chain)}: expected up to 28 letters, digits, "-" or "_"`);
   const bridge = str("bridge") ?? DEFAULTS.bridgeName;
   if (!/^[^\s/:]{1,15}$/.test(bridge)) throw new UsageError(`Invalid --bridge ${JSON.stringify(bridge)}: expected an interface name of 1-15 characters`);
+  return { logLevel, cniVersion, confName, chain, bridge };
+}
 
+function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "source"> {
+  const { str, oneOf, duration, int } = flagReaders(flags);
+  const { logLevel, cniVersion, confName, chain, bridge } = checkedNames(flags, str);
+  const masqConfig = flags.get("masq-config");
   return {
     clusterCidrs: cidrList("cluster-cidr", str("cluster-cidr")),
     cniConfDir: str("cni-conf-dir") ?? DEFAULTS.cniConfDir,
@@ -293,37 +267,4 @@ function routesFrom(flags: Map<string, string>, env: CliEnv, source: SourceConfi
   }
   const nodeName = source.kind === "kubernetes" ? source.nodeName : (flags.get("node-name") ?? (env.nodeName !== undefined && env.nodeName !== "" ? env.nodeName : env.hostname));
   return { routes, peersFile, nodeName };
-}
-
-function cidrList(flag: string, text: string | undefined): IpNet[] {
-  if (text === undefined || text.trim() === "") return [];
-  return text.split(",").map((t) => {
-    let net: IpNet;
-    try {
-      net = parseCidr(t.trim());
-    } catch (cause) {
-      throw new UsageError(`Invalid --${flag} ${JSON.stringify(t)}: not a CIDR`, { cause });
-    }
-    if (hasHostBits(net)) throw new UsageError(`Invalid --${flag} ${JSON.stringify(t)}: host bits set, did you mean ${formatCidr(networkOf(net))}?`);
-    return net;
-  });
-}
-
-/** "127.0.0.1:9970", "[::1]:9970", "off" (or "") => no server. */
-export function parseListen(text: string | undefined): ListenAddress | undefined {
-  if (text === undefined) return DEFAULTS.listen;
-  if (text === "" || text === "off") return undefined;
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
-  const port = Number(m?.[3]);
-  if (m === null || port > 65535) throw new UsageError(`Invalid --listen ${JSON.stringify(text)}: expected HOST:PORT, [IPv6]:PORT or "off"`);
-  return { host: m[1] ?? (m[2] === "" ? "127.0.0.1" : (m[2] ?? "127.0.0.1")), port };
-}
-
-/** --cni-socket: an absolute path (at most 107 bytes: sockaddr_un), or "off". */
-export function parseCniSocket(text: string | undefined): string | undefined {
-  if (text === undefined) return DEFAULTS.cniSocket;
-  if (text === "off") return undefined;
-  const problem = agentSocketProblem(text);
-  if (problem !== undefined) throw new UsageError(`Invalid --cni-socket ${JSON.stringify(text)}: ${problem}`);
-  return text;
 }

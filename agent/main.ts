@@ -8,13 +8,16 @@ import { dirname, resolve } from "node:path";
 import { Agent } from "./agent.js";
 import { startCniService, type RunningCniService } from "./cni-service/service.js";
 import { runCleanup } from "./cleanup.js";
-import { parseCli, UsageError, USAGE, type Command } from "./cli.js";
+import { parseCli, USAGE, type Command } from "./cli.js";
+import { UsageError } from "./flag-values.js";
 import type { AgentConfig } from "./config.js";
 import { createHostDeps } from "./host.js";
 import { startHttpServer, type RunningHttpServer } from "./http-server.js";
 import { createLogger, describeError, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { createPeerSource, createSource } from "./sources/create.js";
+import type { PeerSource } from "./sources/peers.js";
+import type { PodCidrSource } from "./sources/pod-cidrs.js";
 import { startGcSweep } from "./start-gc.js";
 
 const EXIT_OK = 0;
@@ -23,6 +26,22 @@ const EXIT_USAGE = 2;
 const EXIT_NOT_READY = 3;
 /** --once in Kubernetes mode: how long to wait for the first list of the Node. */
 const ONCE_LIST_TIMEOUT_MS = 30_000;
+
+/** --once: waits (bounded) for the sources' first answer, syncs once, prints the report. */
+async function runOnce(agent: Agent, source: PodCidrSource, peers: PeerSource | undefined, log: Logger): Promise<number> {
+  const controller = new AbortController();
+  const sourceDone = source.run(() => undefined, controller.signal);
+  const peersDone = peers?.run(() => undefined, controller.signal);
+  const firstAnswers = Promise.all([source.synced(), peers?.synced()]);
+  const listed = await Promise.race([firstAnswers.then(() => true), delay(ONCE_LIST_TIMEOUT_MS).then(() => false)]);
+  if (!listed) log.warn("No answer from the PodCIDR source in time", { timeoutMs: ONCE_LIST_TIMEOUT_MS });
+  const report = await agent.sync();
+  controller.abort();
+  await sourceDone;
+  await peersDone;
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  return !report.ready ? EXIT_NOT_READY : report.ok ? EXIT_OK : EXIT_FAILED;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   let command: Command;
@@ -52,21 +71,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const source = await createSource(config.source, log);
   const peers = await createPeerSource(config, log);
   const agent = new Agent({ config, source, host, log, ...(peers === undefined ? {} : { peers }) });
+  if (command.once) return runOnce(agent, source, peers, log);
   const controller = new AbortController();
-
-  if (command.once) {
-    const sourceDone = source.run(() => undefined, controller.signal);
-    const peersDone = peers?.run(() => undefined, controller.signal);
-    const firstAnswers = Promise.all([source.synced(), peers?.synced()]);
-    const listed = await Promise.race([firstAnswers.then(() => true), delay(ONCE_LIST_TIMEOUT_MS).then(() => false)]);
-    if (!listed) log.warn("No answer from the PodCIDR source in time", { timeoutMs: ONCE_LIST_TIMEOUT_MS });
-    const report = await agent.sync();
-    controller.abort();
-    await sourceDone;
-    await peersDone;
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    return !report.ready ? EXIT_NOT_READY : report.ok ? EXIT_OK : EXIT_FAILED;
-  }
 
   let server: RunningHttpServer | undefined;
   if (config.listen !== undefined) {

@@ -59,8 +59,6 @@ const allowedDead = new Set([
   "agent/masq/forward.ts: renderForwardCleanup",
   "agent/masq/forward.ts: FORWARD_JUMP_COMMENT",
   "agent/masq/forward.ts: FORWARD_ACCEPT_COMMENT",
-  "agent/agent.ts: STEPS",
-  "agent/cli.ts: parseCniSocket",
 ]);
 
 const listAll = process.argv.includes("--list");

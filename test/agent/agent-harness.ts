@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SyncReport } from "../../agent/agent.js";
+import type { SyncReport } from "../../agent/sync/report.js";
 import type { Teardownable, TestNetns } from "../support/netns.js";
 import { DIST } from "../support/plugin-harness.js";
 

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import type { SyncReport } from "../../agent/agent.js";
+import type { SyncReport } from "../../agent/sync/report.js";
 import { KERNEL_SKIP, createNetns, type Teardownable, type TestNetns } from "../support/netns.js";
 import { DIST } from "../support/plugin-harness.js";
 import { natTable, sysctl, tempDir } from "./agent-harness.js";
