@@ -60,3 +60,8 @@ function jsonSafe(_key: string, value: unknown): unknown {
   if (value instanceof Error) return describeError(value);
   return value;
 }
+
+/** Several errors of one step as one (an AggregateError naming each), one error as it is. */
+export function oneError(errors: readonly unknown[]): unknown {
+  return errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(describeError).join("; "));
+}

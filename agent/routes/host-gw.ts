@@ -4,7 +4,7 @@
 
 import type { IpNet } from "../../core/ip.js";
 import type { ErrnoPredicate } from "../reconcilers/bridge.js";
-import { describeError, type Logger } from "../log.js";
+import { describeError, oneError, type Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { PeerSource } from "../sources/peers.js";
 import type { PodCidrs } from "../sources/pod-cidrs.js";
@@ -78,7 +78,7 @@ export class HostGw {
         for (const reason of ["off-link", "no-address", "invalid", "overlap"]) {
           metrics.set(M.unrouted[0], M.unrouted[1], plan.unrouted.filter((u) => u.reason === reason).length, { reason });
         }
-        const error = r.errors.length === 0 ? undefined : r.errors.length === 1 ? r.errors[0] : new AggregateError(r.errors, r.errors.map(describeError).join("; "));
+        const error = r.errors.length === 0 ? undefined : oneError(r.errors);
         this.#health = { mode: "host-gw", routes: r.owned, unrouted: plan.unrouted, conflicts: r.conflicts, lastError: error === undefined ? null : describeError(error) };
         this.#report(plan.unrouted, r.conflicts);
         const details = [...r.added.map((s) => `added ${s}`), ...r.replaced.map((s) => `replaced ${s}`), ...r.deleted.map((s) => `deleted ${s}`)];

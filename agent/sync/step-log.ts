@@ -46,8 +46,3 @@ export class StepLog {
     this.#log.warn(msg, fields);
   }
 }
-
-/** Many per-family errors as one (AggregateError when there are several). */
-export function oneError(errors: readonly unknown[]): unknown {
-  return errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(describeError).join("; "));
-}

@@ -5,7 +5,7 @@
 import type { AgentConfig } from "../config.js";
 import type { DesiredState } from "../desired.js";
 import type { AgentRtnl, HostDeps } from "../host.js";
-import type { Logger } from "../log.js";
+import { oneError, type Logger } from "../log.js";
 import type { IptablesBackend } from "../masq/backend-choice.js";
 import { FORWARD_CHAIN, syncForward } from "../masq/forward.js";
 import { syncMasq } from "../masq/sync-masq.js";
@@ -16,7 +16,7 @@ import { syncSysctls } from "../reconcilers/sysctls.js";
 import type { PodCidrs } from "../sources/pod-cidrs.js";
 import { countRestore, M } from "./metrics.js";
 import type { StepReport, SyncWrites } from "./report.js";
-import { oneError, type StepLog } from "./step-log.js";
+import type { StepLog } from "./step-log.js";
 
 /** What every step needs; `writes` collects the sync's writes. */
 export interface StepContext {

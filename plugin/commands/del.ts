@@ -6,7 +6,7 @@
 // (network, containerID) like the reference's.
 
 import { delBandwidth } from "../bandwidth/attach.js";
-import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { q } from "../../core/cni/errors.js";
 import { masqContextOf, masqOwnerOf, teardownIpMasq } from "../bridge/ipmasq.js";
 import { findContainerNs, openHostNs, wrapKernelError } from "../bridge/netns.js";
 import { deleteLinkIfPresent, findHostVeths, hostVethAlias } from "../bridge/veth.js";
@@ -14,6 +14,7 @@ import { ipamDel } from "../ipam/index.js";
 import { hostPortsContextOf, needsHostPortTeardown, teardownKubenetHostPorts } from "../portmap/kubenet.js";
 import type { DelRequest, PluginContext } from "../types.js";
 import { ipamCallOf } from "./add.js";
+import { throwCollected } from "./best-effort.js";
 
 /**
  * ipMasq: the container's masquerade chain and its jumps; host ports (kubenet type, when ADD recorded some or
@@ -105,13 +106,5 @@ export async function cmdDel(req: DelRequest, ctx: PluginContext): Promise<void>
   // 4. The iptables teardowns started above.
   for (const r of rules) await step(r.what, () => r.done);
 
-  if (errors.length === 1) throw errors[0] as Error;
-  if (errors.length > 1) {
-    const first = errors[0] as Error;
-    throw new CniError(
-      first instanceof CniError ? first.code : CNI_ERROR_CODE.KERNEL_OPERATION_FAILED,
-      errors.map((e) => e.message).join("; "),
-      { cause: first },
-    );
-  }
+  throwCollected(errors);
 }

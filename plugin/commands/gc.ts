@@ -5,7 +5,7 @@
 // and reports them at the end (spec). The runtime runs no ADD/DEL concurrently with GC.
 
 import { gcBandwidth } from "../bandwidth/attach.js";
-import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { q } from "../../core/cni/errors.js";
 import { gcIpMasq, masqContextOf } from "../bridge/ipmasq.js";
 import { openHostNs, wrapKernelError } from "../bridge/netns.js";
 import { aliasOf, hostVethAliasPrefix, deleteLinkIfPresent, hostVethAlias } from "../bridge/veth.js";
@@ -13,6 +13,7 @@ import { ipamGc } from "../ipam/index.js";
 import { gcKubenetHostPorts, hostPortsContextOf } from "../portmap/kubenet.js";
 import type { GcRequest, PluginContext } from "../types.js";
 import { bridgeConfOf } from "./add.js";
+import { asError, throwCollected } from "./best-effort.js";
 
 export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
   const br = bridgeConfOf(req.conf);
@@ -21,7 +22,7 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
     try {
       await ipamGc(req.conf, req.validAttachments, ctx, req.cniPath);
     } catch (err) {
-      errors.push(err instanceof Error ? err : new Error(String(err)));
+      errors.push(asError(err));
     }
   }
 
@@ -62,7 +63,7 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
       const removed = await gcIpMasq(masqContextOf(req.conf, ctx), req.conf.name, new Set(req.validAttachments.map((a) => a.containerId)));
       if (removed.length > 0) ctx.log.info("GC: removed masquerade chains of attachments that are no longer valid", { chains: removed });
     } catch (err) {
-      errors.push(err instanceof Error ? err : new Error(String(err)));
+      errors.push(asError(err));
     }
   }
 
@@ -72,12 +73,9 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
       const removed = await gcKubenetHostPorts(hostPortsContextOf(req.conf, ctx), req.conf, new Set(req.validAttachments.map((a) => a.containerId)));
       if (removed.length > 0) ctx.log.info("GC: removed host-port chains of attachments that are no longer valid", { chains: removed });
     } catch (err) {
-      errors.push(err instanceof Error ? err : new Error(String(err)));
+      errors.push(asError(err));
     }
   }
 
-  if (errors.length === 1) throw errors[0] as Error;
-  if (errors.length > 1) {
-    throw new CniError(CNI_ERROR_CODE.KERNEL_OPERATION_FAILED, `GC: ${errors.map((e) => e.message).join("; ")}`, { cause: errors[0] });
-  }
+  throwCollected(errors, "GC: ");
 }
