@@ -1,7 +1,7 @@
 // agent/masq/backend: which iptables backend (legacy or nft) the node uses, detected the way
 // kubernetes-sigs/iptables-wrappers does, so our rules land where kube-proxy's and the kubelet's are
-// (pain point 9: rules "vanish" when two backends are mixed). Async (execs the save tools); decided once
-// at start-up and never mixed afterwards.
+// (rules written with one backend are invisible to the other: mixed backends make rules "vanish").
+// Async (execs the save tools); decided once at start-up and never mixed afterwards.
 
 import type { ExecFn } from "../exec.js";
 import type { IptablesMode } from "./iptables.js";

@@ -1,7 +1,7 @@
 // agent/masq/iptables: the xtables tools for one family and one backend (legacy or nft), behind a small
 // interface so the sync logic can be tested with a fake. Async (exec with a timeout).
 // Every restore passes --wait so that a held xtables lock (kube-proxy, the runtime) makes us wait up to
-// the limit instead of failing at once (pain point 8); the command timeout bounds the whole call.
+// the limit instead of failing at once; the command timeout bounds the whole call.
 
 import type { IpFamily } from "../../core/ip.js";
 import { iptablesCommand, restoreArgs, type IptablesMode } from "../../native/index.js";

@@ -5,8 +5,8 @@
 // MTU), so a node without pods has no bridge and nothing to fix. What the agent owns is the *change*: when
 // the PodCIDR moves, the bridge's old gateway address is removed and the new one added before the new
 // conflist is written, so the "already has an IP address different from" failure of the reference bridge
-// plugin (pain point 4) cannot happen here, and an MTU change reaches the bridge too (the bridge plugin
-// never changes an existing bridge's MTU, pain point 10).
+// plugin cannot happen here, and an MTU change reaches the bridge too (the bridge plugin
+// never changes an existing bridge's MTU).
 
 import { formatCidr, isLinkLocal, netEqual, type IpNet } from "../../core/ip.js";
 import type { Addr, Link, Rtnl } from "../../native/index.js";

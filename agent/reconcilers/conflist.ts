@@ -1,7 +1,7 @@
 // agent/reconcilers/conflist: the CNI network config list for our `kubenet` plugin type: rendered from the
 // PodCIDRs (pure), written atomically into the CNI config dir only when its content changes (async fs).
 // Other files in the directory are never touched; one that sorts before ours is reported, because
-// containerd and CRI-O use the lexicographically first file (pain point 14).
+// containerd and CRI-O use the lexicographically first file.
 
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";

@@ -1,5 +1,5 @@
 // agent/reconcilers/sysctls: the kernel settings a bridged, masqueraded pod network needs, re-checked at
-// every resync (distributions' sysctl.d files and other agents reset them: pain point 11) and written only
+// every resync (distributions' sysctl.d files and other agents reset them) and written only
 // when they differ. Async only for the one-off `modprobe br_netfilter`.
 
 import type { IpFamily } from "../../core/ip.js";

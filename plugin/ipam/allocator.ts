@@ -1,4 +1,4 @@
-// plugin/ipam/allocator: host-local's allocation algorithm (reference §3.3) over a LeaseStore, one range
+// plugin/ipam/allocator: host-local's allocation algorithm over a LeaseStore, one range
 // set at a time: requested IP, duplicate check, round robin from last_reserved_ip + 1 across the set's
 // ranges (wrapping), skipping each range's gateway. Synchronous; the caller holds the store's lock.
 
