@@ -45,6 +45,14 @@ export const CNI_ERROR_CODE = {
 
 export type CniErrorCode = (typeof CNI_ERROR_CODE)[keyof typeof CNI_ERROR_CODE];
 
+/** Another plugin's own code, passed through as it is (a delegated IPAM plugin's error): any positive integer. */
+export type ForeignCniCode = number & { readonly __foreignCniCode: true };
+
+/** Marks a code that came from another plugin's error JSON (ours are CniErrorCode). */
+export function foreignCode(code: number): ForeignCniCode {
+  return code as ForeignCniCode;
+}
+
 export interface CniErrorOptions {
   readonly details?: string | undefined;
   readonly cause?: unknown;
@@ -52,10 +60,10 @@ export interface CniErrorOptions {
 
 /** A failure with a CNI error code. `message` is a plain sentence that quotes the offending value. */
 export class CniError extends Error {
-  readonly code: number;
+  readonly code: CniErrorCode | ForeignCniCode;
   readonly details: string | undefined;
 
-  constructor(code: number, message: string, options: CniErrorOptions = {}) {
+  constructor(code: CniErrorCode | ForeignCniCode, message: string, options: CniErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "CniError";
     this.code = code;

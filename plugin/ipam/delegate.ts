@@ -6,7 +6,7 @@ import type * as ChildProcess from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { CNI_ERROR_CODE, CniError, foreignCode, q } from "../../core/cni/errors.js";
 import type { NetConf } from "../../core/cni/netconf.js";
 import { decodeVersionedResult, type Result } from "../../core/cni/result.js";
 import type { PluginContext } from "../types.js";
@@ -92,7 +92,7 @@ function run(call: DelegateCall): string {
     if (typeof o.code === "number" && Number.isInteger(o.code) && o.code > 0) {
       const msg = typeof o.msg === "string" ? o.msg : "failed";
       // The delegate's code is the truth (e.g. 11 try again); the message says who failed.
-      throw new CniError(o.code, `IPAM plugin ${q(call.type)}: ${msg}`, { details: typeof o.details === "string" ? o.details : undefined });
+      throw new CniError(foreignCode(o.code), `IPAM plugin ${q(call.type)}: ${msg}`, { details: typeof o.details === "string" ? o.details : undefined });
     }
   }
   const how = r.signal ? `was killed by ${r.signal}${r.signal === "SIGKILL" ? ` (timeout ${DELEGATE_TIMEOUT_MS} ms?)` : ""}` : `exited with status ${r.status}`;
