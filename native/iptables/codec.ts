@@ -71,8 +71,8 @@ export function quoteArg(arg: string): string {
 /** Rule arguments joined for an iptables-restore line. */
 export const formatRuleArgs = (args: readonly string[]): string => args.map(quoteArg).join(" ");
 
-/** One iptables-restore line: `-A CHAIN args`, `-D CHAIN args`, `-I CHAIN 1 args` (pass "1" in args). */
-export const formatRule = (op: "-A" | "-D" | "-I", chain: string, args: readonly string[]): string =>
+/** One iptables-restore line: `-A CHAIN args`, `-D`, `-C` (check: fails the payload when absent), `-I CHAIN 1 args` (pass "1"). */
+export const formatRule = (op: "-A" | "-D" | "-C" | "-I", chain: string, args: readonly string[]): string =>
   [op, chain, ...args.map(quoteArg)].join(" ");
 
 export const sameArgs = (a: readonly string[], b: readonly string[]): boolean =>

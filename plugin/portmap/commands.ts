@@ -69,7 +69,12 @@ export const portmapCommands: PluginCommands = {
     return prev;
   },
   async del(req, ctx) {
-    await teardownHostPorts(xcOf(req.conf, ctx), { network: req.conf.name, containerId: req.containerId });
+    // The runtime passes the mappings and prevResult again: DEL then deletes exactly those rules, in the
+    // families the pod has, without reading the table first (it still does when they do not match).
+    const prev = req.conf.prevResult;
+    const families = prev === undefined ? [] : [...new Set(podAddrsOf(prev, req.ifName).map((a) => a.addr.family))];
+    const known = req.conf.portMappings.length > 0 && families.length > 0 ? { mappings: req.conf.portMappings, options: req.conf.portMap ?? DEFAULTS, families } : undefined;
+    await teardownHostPorts(xcOf(req.conf, ctx), { network: req.conf.name, containerId: req.containerId }, known);
   },
   async check(req: CheckRequest, ctx) {
     const prev = prevResultOf(req.conf, "CHECK");

@@ -8,12 +8,12 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { NetConf } from "../../core/cni/netconf.js";
-import { DEFAULT_MARK_MASQ_BIT, type PortMapOptions } from "../../core/cni/portmap-conf.js";
-import { formatIp, type IpNet } from "../../core/ip.js";
+import { DEFAULT_MARK_MASQ_BIT, parsePortMappings, type PortMapOptions } from "../../core/cni/portmap-conf.js";
+import { formatIp, type IpFamily, type IpNet } from "../../core/ip.js";
 import type { NsHandle } from "../bridge/netns.js";
 import { xtablesContextOf, type XtablesContext } from "../bridge/xtables.js";
 import type { PluginContext } from "../types.js";
-import { checkHostPorts, gcHostPorts, setupHostPorts, teardownHostPorts, type PortRequest } from "./portmap.js";
+import { checkHostPorts, gcHostPorts, setupHostPorts, teardownHostPorts, type KnownPorts, type PortRequest } from "./portmap.js";
 
 const RECORD_DIR = "kubenet-hostports";
 const DEFAULTS: PortMapOptions = { snat: true, masqAll: false, markMasqBit: DEFAULT_MARK_MASQ_BIT, externalSetMarkChain: undefined, conditions: { 4: [], 6: [] } };
@@ -25,24 +25,34 @@ function recordDirOf(conf: NetConf): string | undefined {
   return conf.ipam?.kind === "host-local" ? join(conf.ipam.dataDir, conf.name, RECORD_DIR) : undefined;
 }
 
-function writeRecord(conf: NetConf, containerId: string, ifName: string): void {
+function writeRecord(conf: NetConf, containerId: string, ifName: string, families: readonly IpFamily[]): void {
   const dir = recordDirOf(conf);
   if (dir === undefined) return;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const tmp = join(dir, `.${containerId}.${process.pid}`);
   // The parsed mappings in the CNI spelling (the runtime's may be Go field names: core/cni/go-json.ts).
   const portMappings = conf.portMappings.map((m) => ({ hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol, ...(m.hostIp === undefined ? {} : { hostIP: formatIp(m.hostIp) }) }));
-  writeFileSync(tmp, `${JSON.stringify({ ifName, portMappings })}\n`, { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify({ ifName, families, portMappings })}\n`, { mode: 0o600 });
   renameSync(tmp, join(dir, containerId));
 }
 
-function hasRecord(conf: NetConf, containerId: string): boolean {
+/** What ADD recorded (its mappings and the pod's families), or undefined: no record, or one that says less. */
+function readRecord(conf: NetConf, containerId: string): KnownPorts | "none" | undefined {
   const dir = recordDirOf(conf);
-  if (dir === undefined) return false;
+  if (dir === undefined) return undefined;
+  let text: string;
   try {
-    return statSync(join(dir, containerId)).isFile();
+    text = readFileSync(join(dir, containerId), "utf8");
   } catch {
-    return false;
+    return "none";
+  }
+  try {
+    const doc = JSON.parse(text) as Record<string, unknown>;
+    const families = Array.isArray(doc["families"]) ? doc["families"].filter((f): f is IpFamily => f === 4 || f === 6) : undefined;
+    if (families === undefined) return undefined;
+    return { mappings: parsePortMappings({ portMappings: doc["portMappings"] }), options: conf.portMap ?? DEFAULTS, families };
+  } catch {
+    return undefined; // unreadable: DEL reads the table instead
   }
 }
 
@@ -60,22 +70,27 @@ export function portRequestOf(conf: NetConf, containerId: string, podAddrs: read
  * may then cross to the pod, as the reference sets it on the interface toward the pod), then the rules.
  */
 export async function setupKubenetHostPorts(xc: XtablesContext, req: PortRequest, conf: NetConf, ifName: string, host: NsHandle, bridge: string): Promise<void> {
-  writeRecord(conf, req.containerId, ifName);
+  writeRecord(conf, req.containerId, ifName, [...new Set(req.podAddrs.map((a) => a.addr.family))]);
   if (req.options.snat && req.podAddrs.some((a) => a.addr.family === 4)) {
     host.sysctl([{ name: `net/ipv4/conf/${bridge}/route_localnet`, value: "1" }]);
   }
   await setupHostPorts(xc, req);
 }
 
-/** DEL / rollback: the rules (by chain name) and the record. */
+/** DEL / rollback: the rules (what the record says ADD wrote, else by chain name in both families), then the record. */
 export async function teardownKubenetHostPorts(xc: XtablesContext, conf: NetConf, containerId: string): Promise<void> {
-  await teardownHostPorts(xc, { network: conf.name, containerId });
+  const known = readRecord(conf, containerId);
+  await teardownHostPorts(xc, { network: conf.name, containerId }, known === "none" ? undefined : known);
   removeRecord(conf, containerId);
 }
 
-/** DEL has host ports to remove: ADD recorded some, or the runtime passes them again. */
+/**
+ * DEL has host ports to remove: ADD recorded some (it writes the record before any rule, and DEL removes it
+ * after the rules), or, with no lease directory to keep a record in, the runtime passes mappings again. So a
+ * pod without host ports, and containerd's second DEL of a pod, cost no iptables call.
+ */
 export const needsHostPortTeardown = (conf: NetConf, containerId: string): boolean =>
-  conf.plugin === "kubenet" && (conf.portMappings.length > 0 || hasRecord(conf, containerId));
+  conf.plugin === "kubenet" && (recordDirOf(conf) === undefined ? conf.portMappings.length > 0 : readRecord(conf, containerId) !== "none");
 
 export { checkHostPorts };
 

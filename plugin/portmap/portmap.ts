@@ -1,9 +1,12 @@
 // plugin/portmap/portmap: host ports (layout in rules.ts) applied through plugin/bridge/xtables.ts, for the
-// kubenet type and the portmap drop-in. Async; never runs under the IPAM lock. Per family: one
-// `iptables-save -t nat`, one `iptables-restore --noflush` holding all of the pod's rules (retried when a
-// concurrent ADD created a shared chain first), then the UDP conntrack entries of its host ports are
-// deleted (ctnetlink), so a client that was sending before the rules existed reaches the pod.
-// DEL needs neither the mappings nor the addresses: the chain name derives from network + container ID.
+// kubenet type and the portmap drop-in. Async; never runs under the IPAM lock. Per family of the pod: one
+// `iptables-restore --noflush` holding all of the pod's rules, then the UDP conntrack entries of its host
+// ports are deleted (ctnetlink), so a client that was sending before the rules existed reaches the pod.
+// The steady state reads nothing: ADD checks the shared chains inside the same transaction (-C), DEL deletes
+// the rules it knows (the mappings ADD recorded); only when that transaction fails (the first pod, a repeated
+// ADD, rules changed by someone else) is the table read (`iptables-save -t nat`) and the payload computed
+// from it (retried when a concurrent ADD created a shared chain first). DEL needs neither the mappings nor
+// the addresses to fall back on: the chain name derives from network + container ID.
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { PortMapOptions, PortMapping } from "../../core/cni/portmap-conf.js";
@@ -11,11 +14,22 @@ import type { IpFamily, IpNet } from "../../core/ip.js";
 import { IPPROTO_UDP, conntrackDeleteByDstPort } from "../../native/index.js";
 import { renderTeardown } from "../bridge/ipmasq-rules.js";
 import { FAMILIES, readNat, restoreNat, type XtablesContext } from "../bridge/xtables.js";
-import { dnChainFromDigest, dnatComment, missingPortRules, podPortRules, renderPortSetup, stalePortChains, type PodPortRules } from "./rules.js";
+import {
+  dnChainFromDigest, dnatComment, missingPortRules, podEntryRules, podPortRules, renderFastPortSetup, renderFastPortTeardown, renderPortSetup,
+  stalePortChains, type PodPortRules,
+} from "./rules.js";
 
 export interface PortOwner {
   readonly network: string;
   readonly containerId: string;
+}
+
+/** What ADD set up, when DEL knows it (the kubenet type's record; the drop-in's runtimeConfig + prevResult). */
+export interface KnownPorts {
+  readonly mappings: readonly PortMapping[];
+  readonly options: PortMapOptions;
+  /** The families of the pod's addresses: the only ones ADD wrote rules for. */
+  readonly families: readonly IpFamily[];
 }
 
 export interface PortRequest extends PortOwner {
@@ -47,7 +61,24 @@ function rulesPerFamily(req: PortRequest): PodPortRules[] {
 
 const CHAIN_EXISTS_RE = /chain already exists/i;
 
+/**
+ * One transaction that reads nothing (rules.ts renderFast*): true when it applied. A lock held too long or a
+ * tool that hung is the caller's error as is (falling back would only wait again); any other failure changed
+ * nothing and means "read the table".
+ */
+async function tryFast(xc: XtablesContext, family: IpFamily, what: string, payload: string): Promise<boolean> {
+  try {
+    await restoreNat(xc, family, what, payload);
+    return true;
+  } catch (err) {
+    if (!(err instanceof CniError) || err.code === CNI_ERROR_CODE.TRY_AGAIN_LATER) throw err;
+    xc.log.debug("host ports: the one-transaction path did not apply; reading the table", { family, error: err.message });
+    return false;
+  }
+}
+
 async function setupFamily(xc: XtablesContext, rules: PodPortRules, what: string): Promise<void> {
+  if (await tryFast(xc, rules.family, what, renderFastPortSetup(rules))) return;
   for (let attempt = 1; ; attempt++) {
     const table = await readNat(xc, rules.family, what, false);
     try {
@@ -89,12 +120,18 @@ export async function setupHostPorts(xc: XtablesContext, req: PortRequest): Prom
   );
 }
 
-/** DEL / rollback: the pod's chain and every jump to it, both families. Nothing there is success. */
-export async function teardownHostPorts(xc: XtablesContext, owner: PortOwner): Promise<number> {
+/**
+ * DEL / rollback: the pod's chain and every jump to it. With `known`, only the pod's families, each first by
+ * one transaction that reads nothing; otherwise (or when that fails) both families from the table read.
+ * Nothing there is success.
+ */
+export async function teardownHostPorts(xc: XtablesContext, owner: PortOwner, known?: KnownPorts): Promise<number> {
   const chain = portChainName(owner.network, owner.containerId);
   const what = `could not remove the host-port chain ${chain} of ${q(owner.containerId)}`;
+  const spec = known === undefined ? undefined : { chain, comment: dnatComment(owner.network, owner.containerId), mappings: known.mappings, options: known.options };
   const removed = await Promise.all(
-    FAMILIES.map(async (family) => {
+    (known?.families ?? FAMILIES).map(async (family) => {
+      if (spec !== undefined && (await tryFast(xc, family, what, renderFastPortTeardown({ chain, entryRules: podEntryRules(spec, family) })))) return 1;
       const table = await readNat(xc, family, what, true);
       const payload = renderTeardown(table, [chain]);
       if (payload === undefined) return 0;

@@ -6,7 +6,10 @@ import { createHash } from "node:crypto";
 import { parsePortMapOptions, parsePortMappings } from "../../core/cni/portmap-conf.js";
 import { parseCidr } from "../../core/ip-parse.js";
 import { emptyTable, formatRule, parseIptablesSave } from "../../native/index.js";
-import { dnChainFromDigest, dnatComment, markOf, missingPortRules, parseDnatComment, podPortRules, renderPortSetup, stalePortChains } from "./rules.js";
+import {
+  dnChainFromDigest, dnatComment, markOf, missingPortRules, parseDnatComment, podEntryRules, podPortRules, renderFastPortSetup, renderFastPortTeardown,
+  renderPortSetup, stalePortChains,
+} from "./rules.js";
 
 const chainOf = (net: string, id: string): string => dnChainFromDigest(createHash("sha512").update(net + id).digest("hex"));
 const CHAIN = "CNI-DN-5145007e2a8415ce07579";
@@ -127,4 +130,26 @@ t.test("stalePortChains: by comment and chain name, only this network, only inva
   t.same(stalePortChains(table, "mynet", new Set(), chainOf), [CHAIN]);
   t.same(stalePortChains(table, "mynet", new Set(["ctr1"]), chainOf), []);
   t.same(stalePortChains(table, "other", new Set(), chainOf), []);
+});
+
+t.test("the one-transaction ADD: checks every shared rule the reference state holds, creates and fills only the pod's chain", async (t) => {
+  const rules = podPortRules(spec("10.88.0.5/16"));
+  const payload = renderFastPortSetup(rules);
+  const ref = REF_V4.split("\n").filter((l) => l.startsWith("-A "));
+  const checks = payload.split("\n").filter((l) => l.startsWith("-C ")).map((l) => l.replace(/^-C /, "-A "));
+  t.same(checks.sort(), ref.filter((l) => !l.includes(CHAIN)).sort(), "-C of exactly the shared rules and jumps");
+  const writes = payload.split("\n").filter((l) => l.startsWith("-A "));
+  t.same(writes.sort(), ref.filter((l) => l.includes(CHAIN)).sort(), "-A of exactly the pod's rules and entry jumps");
+  t.match(payload, `\n-N ${CHAIN}\n`, "the pod's chain by -N: a repeated ADD fails this and reads the table");
+  t.notMatch(payload, /^:/m, "never a chain declaration (that would flush an existing chain)");
+  const ext = renderFastPortSetup(podPortRules(spec("10.88.0.5/16", { externalSetMarkChain: "KUBE-MARK-MASQ" })));
+  t.notMatch(ext, /CNI-HOSTPORT-(SETMARK|MASQ)/, "an external mark chain: our mark chains are not required");
+});
+
+t.test("the one-transaction DEL: deletes the entry jumps by their exact text, flushes and removes the chain", async (t) => {
+  const s = spec("10.88.0.5/16");
+  const payload = renderFastPortTeardown({ chain: CHAIN, entryRules: podEntryRules(s, 4) });
+  const refJumps = REF_V4.split("\n").filter((l) => l.startsWith("-A CNI-HOSTPORT-DNAT ")).map((l) => l.replace(/^-A /, "-D "));
+  t.same(payload.split("\n"), ["*nat", ...refJumps, `-F ${CHAIN}`, `-X ${CHAIN}`, "COMMIT", ""]);
+  t.same(podEntryRules(s, 4), podPortRules(s).entryRules, "the entry rules need no pod address");
 });

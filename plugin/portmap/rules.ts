@@ -67,7 +67,8 @@ export interface PodPortSpec {
   readonly podAddr: IpNet;
 }
 
-function entryRulesOf(spec: PodPortSpec, family: IpFamily): string[][] {
+/** The pod's entry rules in CNI-HOSTPORT-DNAT for one family (they need no pod address). */
+export function podEntryRules(spec: Omit<PodPortSpec, "podAddr">, family: IpFamily): string[][] {
   const byProto = new Map<string, number[]>();
   // Every mapping counts, also one whose hostIP is of the other family (as the reference does).
   for (const m of spec.mappings) byProto.set(m.protocol, [...(byProto.get(m.protocol) ?? []), m.hostPort]);
@@ -111,7 +112,7 @@ export function podPortRules(spec: PodPortSpec): PodPortRules {
   return {
     family,
     chain: spec.chain,
-    entryRules: entryRulesOf(spec, family),
+    entryRules: podEntryRules(spec, family),
     chainRules: chainRulesOf(spec, family),
     markBit: ownMark ? spec.options.markMasqBit : undefined,
   };
@@ -159,6 +160,38 @@ export function renderPortSetup(table: SavedTable, rules: PodPortRules): string 
     if (!kept.has(n)) lines.push(formatRule("-A", TOP_DNAT_CHAIN, args));
   });
   lines.push("COMMIT", "");
+  return lines.join("\n");
+}
+
+/**
+ * The steady-state ADD without reading the table first: one payload that checks (-C) that the shared chains
+ * and their jumps are in place, creates the pod's chain (-N: fails when it exists, e.g. a repeated ADD) and
+ * fills it, and appends its entry rules. iptables-restore applies all of it or nothing, so when any check
+ * fails the caller falls back to reading the table (renderPortSetup), having changed nothing.
+ */
+export function renderFastPortSetup(rules: PodPortRules): string {
+  const lines = ["*nat"];
+  if (rules.markBit !== undefined) {
+    const mark = markOf(rules.markBit);
+    lines.push(formatRule("-C", SETMARK_CHAIN, ["-m", "comment", "--comment", SETMARK_COMMENT, "-j", "MARK", "--set-xmark", mark]));
+    lines.push(formatRule("-C", MASQ_CHAIN, ["-m", "mark", "--mark", mark, "-j", "MASQUERADE"]));
+    lines.push(formatRule("-C", "POSTROUTING", ["-m", "comment", "--comment", MASQ_COMMENT, "-j", MASQ_CHAIN]));
+  }
+  for (const c of ENTRY_CHAINS) lines.push(formatRule("-C", c, TOP_ENTRY));
+  lines.push(`-N ${rules.chain}`);
+  for (const args of rules.chainRules) lines.push(formatRule("-A", rules.chain, args));
+  for (const args of rules.entryRules) lines.push(formatRule("-A", TOP_DNAT_CHAIN, args));
+  lines.push("COMMIT", "");
+  return lines.join("\n");
+}
+
+/**
+ * DEL without reading the table, when what ADD wrote is known (the record's mappings): the pod's entry rules
+ * deleted by their exact text, its chain flushed and removed. All or nothing: a rule that differs (changed
+ * conditions, someone else's edit) fails the payload and the caller falls back to reading the table.
+ */
+export function renderFastPortTeardown(rules: Pick<PodPortRules, "chain" | "entryRules">): string {
+  const lines = ["*nat", ...rules.entryRules.map((args) => formatRule("-D", TOP_DNAT_CHAIN, args)), `-F ${rules.chain}`, `-X ${rules.chain}`, "COMMIT", ""];
   return lines.join("\n");
 }
 

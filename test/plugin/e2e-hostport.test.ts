@@ -67,6 +67,33 @@ t.test("kubenet type: TCP and UDP host ports from another node, the node, 127.0.
   t.notOk(existsSync(join(dataDir, "kubenet", "kubenet-hostports", id)), "record removed");
 });
 
+t.test("kubenet type: a second pod (shared chains in place: one transaction), its DEL and ADD again, DELs that leave the other pod's ports", { skip: KERNEL_SKIP }, async (t) => {
+  const { host, containers } = createTopology(t, 2);
+  const [a, b] = containers as [TestNetns, TestNetns];
+  const peer = createPeerNode(t, host);
+  const dataDir = tempDir(t);
+  const [idA, idB] = [containerId(), containerId()];
+  const confA = dualStackConf(dataDir, { runtimeConfig: { portMappings: MAPPINGS } });
+  const confB = dualStackConf(dataDir, { runtimeConfig: { portMappings: [{ hostPort: 9080, containerPort: 80, protocol: "tcp" }] } });
+  ok(cni("ADD", { host, netns: a.path, id: idA, config: confA }));
+  const resB = ok(cni("ADD", { host, netns: b.path, id: idB, config: confB })).json;
+  await startEchoServer(t, a, 80, 81);
+  await startEchoServer(t, b, 80, 81);
+  t.equal(request(peer, "tcp", NODE_V4, 8080), "tcp ::ffff:192.0.2.2", "pod a's port");
+  t.equal(request(peer, "tcp", NODE_V6, 9080), "tcp 2001:db8:9::2", "pod b's port (v6)");
+  // b again after its DEL: the one-transaction ADD once more (the shared chains stay), and CHECK agrees.
+  ok(cni("DEL", { host, netns: b.path, id: idB, config: withPrev(confB, resB) }));
+  const again = ok(cni("ADD", { host, netns: b.path, id: idB, config: confB })).json;
+  ok(cni("CHECK", { host, netns: b.path, id: idB, config: withPrev(confB, again) }));
+  ok(cni("DEL", { host, netns: a.path, id: idA, config: confA }));
+  t.equal(request(peer, "tcp", NODE_V4, 8080), undefined, "a's port is gone");
+  t.equal(request(peer, "tcp", NODE_V4, 9080), "tcp ::ffff:192.0.2.2", "b's port still answers");
+  ok(cni("DEL", { host, netns: b.path, id: idB, config: dualStackConf(dataDir) }));
+  t.same(podRules(host, 4), [], "no v4 pod rule left");
+  t.same(podRules(host, 6), [], "no v6 pod rule left");
+  t.equal(natRules(host, 4).filter((l) => l.startsWith("-A CNI-HOSTPORT-DNAT ")).length, 0, "no entry jump left");
+});
+
 t.test("kubenet type: GC removes the host-port chain of an attachment that is not valid", { skip: KERNEL_SKIP }, async (t) => {
   const { host, containers } = createTopology(t, 1);
   const dataDir = tempDir(t);
