@@ -2,6 +2,7 @@
 // are in conflist.test.ts. No root needed.
 
 import t from "tap";
+import { hostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { formatCidr, type IpNet } from "../../core/ip.js";
 import { parseCidr } from "../../core/ip-parse.js";
 import { IFF_LOOPBACK, IFF_POINTOPOINT, type Addr, type Link } from "../../native/index.js";
@@ -30,7 +31,7 @@ t.test("detectMtu: smallest MTU of up, non-loopback, non-p2p links, without cbr0
     link("down0", 1000, { up: false }),
     link("cbr0", 1400, { kind: "bridge" }),
     link("veth1234", 1300, { kind: "veth", master: 99 }),
-    link("veth5678", 1200, { kind: "veth", alias: "kubenet:kubenet:abc:eth0" }),
+    link("veth5678", 1200, { kind: "veth", alias: hostVethAlias("kubenet", "abc", "eth0") }),
   ];
   t.same(detectMtu(links, "cbr0"), { mtu: 1500, from: "eth1" });
   t.same(detectMtu(links.filter((l) => l.name !== "eth1"), "cbr0"), { mtu: 9001, from: "eth0" });

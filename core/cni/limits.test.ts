@@ -1,4 +1,5 @@
 import t from "tap";
+import { hostVethAlias } from "./host-veth-alias.js";
 import { throwsCni } from "../../test/support/assert-cni.js";
 import {
   LONGEST_LEASE_FILE_NAME,
@@ -21,7 +22,7 @@ function pathOf(bytes: number): string {
   return p.length === bytes ? p : p.slice(0, bytes);
 }
 
-const alias = (net: string, id: string, ifName: string) => `kubenet:${net}:${id}:${ifName}`;
+const alias = hostVethAlias;
 const comment = (net: string, id: string) => `name: "${net}" id: "${id}"`;
 
 t.test("paths: PATH_MAX and NAME_MAX at the edge, both sides; NUL; relative", async (t) => {

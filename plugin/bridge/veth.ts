@@ -7,25 +7,6 @@ import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { Link } from "../../native/index.js";
 import { isErrno, kernelStep, wrapKernelError, type NsHandle } from "./netns.js";
 
-/** The alias written on a host veth: lets DEL and GC find it by attachment, without the pod's netns. */
-export const HOST_VETH_ALIAS_PREFIX = "kubenet:";
-
-/**
- * "kubenet:<network>:<containerID>:<ifname>". The network is part of it so that GC of one network never
- * touches the veths of another network sharing the bridge; neither the network name nor the container ID
- * may contain ":" (spec grammar), so the fields cannot run into each other.
- */
-export function hostVethAlias(network: string, containerId: string, ifName: string): string {
-  // Never truncated (two attachments could then share one): ADD refuses one longer than the kernel keeps
-  // (core/cni/limits checkHostVethAlias), so a DEL with a longer one has no veth to find.
-  return `${hostVethAliasPrefix(network)}${containerId}:${ifName}`;
-}
-
-/** What every host veth alias of this network starts with. */
-export function hostVethAliasPrefix(network: string): string {
-  return `${HOST_VETH_ALIAS_PREFIX}${network}:`;
-}
-
 /** The alias a link carries (IFLA_IFALIAS), or undefined. */
 export function aliasOf(link: Link): string | undefined {
   return link.alias;

@@ -6,6 +6,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { hostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { checkHostVethAlias, checkIptablesComment } from "../../core/cni/limits.js";
 import { formatComment } from "../bridge/ipmasq-rules.js";
 import type { BridgeConf, NetConf } from "../../core/cni/netconf.js";
@@ -18,7 +19,7 @@ import { configureContainerIface, planRoutes, reportedRoutes, setLoopbackUp } fr
 import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import { hostPortsContextOf, portRequestOf, setupKubenetHostPorts, teardownKubenetHostPorts } from "../portmap/kubenet.js";
-import { attachHostVeth, createVeth, deleteLinkIfPresent, hostVethAlias, interfaceExistsError } from "../bridge/veth.js";
+import { attachHostVeth, createVeth, deleteLinkIfPresent, interfaceExistsError } from "../bridge/veth.js";
 import { addBandwidth } from "../bandwidth/attach.js";
 import { ipamAdd, ipamDel, type IpamCall } from "../ipam/index.js";
 import type { AddRequest, PluginContext } from "../types.js";

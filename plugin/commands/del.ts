@@ -7,9 +7,10 @@
 
 import { delBandwidth } from "../bandwidth/attach.js";
 import { q } from "../../core/cni/errors.js";
+import { hostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { masqContextOf, masqOwnerOf, teardownIpMasq } from "../bridge/ipmasq.js";
 import { findContainerNs, openHostNs, wrapKernelError } from "../bridge/netns.js";
-import { deleteLinkIfPresent, findHostVeths, hostVethAlias } from "../bridge/veth.js";
+import { deleteLinkIfPresent, findHostVeths } from "../bridge/veth.js";
 import { ipamDel } from "../ipam/index.js";
 import { hostPortsContextOf, needsHostPortTeardown, teardownKubenetHostPorts } from "../portmap/kubenet.js";
 import type { DelRequest, PluginContext } from "../types.js";

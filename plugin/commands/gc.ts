@@ -6,9 +6,10 @@
 
 import { gcBandwidth } from "../bandwidth/attach.js";
 import { q } from "../../core/cni/errors.js";
+import { hostVethAlias, hostVethAliasPrefix } from "../../core/cni/host-veth-alias.js";
 import { gcIpMasq, masqContextOf } from "../bridge/ipmasq.js";
 import { openHostNs, wrapKernelError } from "../bridge/netns.js";
-import { aliasOf, hostVethAliasPrefix, deleteLinkIfPresent, hostVethAlias } from "../bridge/veth.js";
+import { aliasOf, deleteLinkIfPresent } from "../bridge/veth.js";
 import { ipamGc } from "../ipam/index.js";
 import { gcKubenetHostPorts, hostPortsContextOf } from "../portmap/kubenet.js";
 import type { GcRequest, PluginContext } from "../types.js";

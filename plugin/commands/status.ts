@@ -7,9 +7,10 @@
 // A missing bridge with no pod veths is fine: the first ADD creates it. Synchronous apart from a delegate.
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { isHostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { formatCidr, ipEqual, isLinkLocal } from "../../core/ip.js";
 import { openHostNs } from "../bridge/netns.js";
-import { HOST_VETH_ALIAS_PREFIX, aliasOf } from "../bridge/veth.js";
+import { aliasOf } from "../bridge/veth.js";
 import { ipamStatus } from "../ipam/index.js";
 import type { PluginContext, StatusRequest } from "../types.js";
 import { bridgeConfOf } from "./add.js";
@@ -46,7 +47,7 @@ export async function cmdStatus(req: StatusRequest, ctx: PluginContext): Promise
 
     const podVeths = host.rtnl
       .linkList()
-      .filter((l) => l.kind === "veth" && (aliasOf(l) ?? "").startsWith(HOST_VETH_ALIAS_PREFIX));
+      .filter((l) => l.kind === "veth" && isHostVethAlias(aliasOf(l)));
     const detached = podVeths.filter((l) => bridge === undefined || l.master !== bridge.index);
     // Only detached pod veths that are not on another bridge (another network's ports are not ours).
     const orphaned = detached.filter((l) => l.master === undefined || l.master === 0);

@@ -8,7 +8,8 @@ import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import { ensureBridge, ensureGatewayAddrs, findBridge } from "../../plugin/bridge/bridge.js";
 import { configureContainerIface, planRoutes, setLoopbackUp } from "../../plugin/bridge/container-iface.js";
 import { findContainerNs, getContainerNs, openHostNs, type NsHandle } from "../../plugin/bridge/netns.js";
-import { attachHostVeth, createVeth, findHostVeths, hostVethAlias } from "../../plugin/bridge/veth.js";
+import { hostVethAlias } from "../../core/cni/host-veth-alias.js";
+import { attachHostVeth, createVeth, findHostVeths } from "../../plugin/bridge/veth.js";
 import { KERNEL_SKIP, createNetns, type TestNetns } from "../support/netns.js";
 import { defaultRoutes, globalAddrs, link, vethNames, type TapTest } from "./datapath-support.js";
 
