@@ -13,7 +13,6 @@ const longFunctions = {
   "plugin/commands/add.ts": 88, // cmdAdd
   "plugin/commands/check.ts": 68, // cmdCheck
   "plugin/commands/del.ts": 67, // cmdDel
-  "plugin/skel.ts": 108, // skelMain
 };
 const longFiles = {
   "core/cni/netconf.ts": 472,

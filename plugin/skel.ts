@@ -226,6 +226,79 @@ function splitPath(p: string | undefined): string[] {
 }
 
 /** Runs one plugin invocation; returns the exit status. Never throws. */
+/** CNI_COMMAND, one of the commands the spec defines. */
+function commandOf(command: string): CniCommand {
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw envError(`unknown CNI_COMMAND ${q(command)}: expected one of ${COMMANDS.join(", ")}`);
+  }
+  return command as CniCommand;
+}
+
+function readConfigBytes(io: SkelIo): Buffer {
+  try {
+    return io.readStdin(MAX_STDIN_BYTES);
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new CniError(CNI_ERROR_CODE.IO_FAILURE, `error reading the network configuration from stdin: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** GC and STATUS exist from 1.1.0 on: an older config cannot ask for them. */
+function checkMinVersion(cmd: CniCommand, conf: NetConf): void {
+  const min = MIN_VERSION[cmd];
+  if (min !== undefined && !cniVersionAtLeast(conf.cniVersion, min)) {
+    throw new CniError(
+      CNI_ERROR_CODE.INCOMPATIBLE_CNI_VERSION,
+      `config version ${q(conf.cniVersion)} does not allow ${cmd}: ${cmd} needs cniVersion ${q(min)} or newer`,
+    );
+  }
+}
+
+/** What the command function receives (a DEL's netns is absent when CNI_NETNS is empty: the pod is gone). */
+function requestOf(cmd: Exclude<CniCommand, "VERSION">, env: SkelIo["env"], conf: NetConf, cniArgs: ReadonlyMap<string, string>): PluginRequest {
+  const containerId = env["CNI_CONTAINERID"] ?? "";
+  const ifName = env["CNI_IFNAME"] ?? "";
+  const netns = env["CNI_NETNS"];
+  const cniPath = splitPath(env["CNI_PATH"]);
+  switch (cmd) {
+    case "ADD":
+      return { command: "ADD", containerId, netns: netns ?? "", ifName, cniArgs, cniPath, conf };
+    case "DEL":
+      return { command: "DEL", containerId, netns: netns === "" ? undefined : netns, ifName, cniArgs, cniPath, conf };
+    case "CHECK":
+      return { command: "CHECK", containerId, netns: netns ?? "", ifName, cniArgs, cniPath, conf };
+    case "GC":
+      return { command: "GC", cniPath, conf, validAttachments: conf.validAttachments ?? [] };
+    case "STATUS":
+      return { command: "STATUS", cniPath, conf };
+  }
+}
+
+/** Runs the request's command; ADD prints its result in the config's version. */
+async function dispatch(req: PluginRequest, commands: PluginCommands, ctx: PluginContext, io: SkelIo, log: SkelLogger): Promise<void> {
+  switch (req.command) {
+    case "ADD": {
+      const json = encodeResult(await commands.add(req, ctx), req.conf.cniVersion);
+      io.writeStdout(`${JSON.stringify(json, null, 4)}\n`);
+      log.debug("done", { result: json });
+      return;
+    }
+    case "DEL":
+      await commands.del(req, ctx);
+      break;
+    case "CHECK":
+      await commands.check(req, ctx);
+      break;
+    case "GC":
+      await commands.gc(req, ctx);
+      break;
+    case "STATUS":
+      await commands.status(req, ctx);
+      break;
+  }
+  log.debug("done");
+}
+
 export async function skelMain(io: SkelIo): Promise<number> {
   const log = new SkelLogger(io);
   const invoked = invokedPlugin(io.invokedAs);
@@ -238,32 +311,18 @@ export async function skelMain(io: SkelIo): Promise<number> {
     return 0;
   }
   try {
-    if (!(COMMANDS as readonly string[]).includes(command)) {
-      throw envError(`unknown CNI_COMMAND ${q(command)}: expected one of ${COMMANDS.join(", ")}`);
-    }
-    const cmd = command as CniCommand;
+    const cmd = commandOf(command);
     if (cmd === "VERSION") {
       io.writeStdout(`${JSON.stringify(versionInfo(), null, 4)}\n`);
       return 0;
     }
     const missing = REQUIRED_ENV[cmd].filter((k) => (io.env[k] ?? "") === "");
-    if (missing.length > 0) {
-      throw envError(`required environment variables missing for ${cmd}: ${missing.join(", ")}`);
-    }
-
-    let stdin: Buffer;
-    try {
-      stdin = io.readStdin(MAX_STDIN_BYTES);
-    } catch (e) {
-      if (e instanceof CniError) throw e;
-      throw new CniError(CNI_ERROR_CODE.IO_FAILURE, `error reading the network configuration from stdin: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    if (missing.length > 0) throw envError(`required environment variables missing for ${cmd}: ${missing.join(", ")}`);
+    const stdin = readConfigBytes(io);
     errorVersion = peekCniVersion(stdin) ?? CURRENT_CNI_VERSION;
 
-    const containerId = io.env["CNI_CONTAINERID"] ?? "";
-    const ifName = io.env["CNI_IFNAME"] ?? "";
     const attachment = cmd === "ADD" || cmd === "DEL" || cmd === "CHECK";
-    const who = attachment ? ` ${containerId.slice(0, 12)}/${ifName}` : "";
+    const who = attachment ? ` ${(io.env["CNI_CONTAINERID"] ?? "").slice(0, 12)}/${io.env["CNI_IFNAME"] ?? ""}` : "";
     log.setPrefix(`${invoked} ${cmd}${who}: `);
     checkAttachmentEnv(cmd, io.env);
     const conf: NetConf = parseNetConf(stdin, invoked, { del: cmd === "DEL" });
@@ -272,18 +331,10 @@ export async function skelMain(io: SkelIo): Promise<number> {
     log.setPrefix(`${conf.plugin} ${cmd}${who}: `);
     // DEL releases what it can whatever the rest of its input looks like: a malformed hint is only logged.
     for (const problem of conf.ignored) log.warn(`ignoring a malformed field: ${problem}`);
-
-    const min = MIN_VERSION[cmd];
-    if (min !== undefined && !cniVersionAtLeast(conf.cniVersion, min)) {
-      throw new CniError(
-        CNI_ERROR_CODE.INCOMPATIBLE_CNI_VERSION,
-        `config version ${q(conf.cniVersion)} does not allow ${cmd}: ${cmd} needs cniVersion ${q(min)} or newer`,
-      );
-    }
+    checkMinVersion(cmd, conf);
     const cniArgs = cmd === "DEL" ? delCniArgs(io.env["CNI_ARGS"], conf.plugin, log) : parseCniArgs(io.env["CNI_ARGS"]);
     if (cmd !== "DEL") checkCniArgKeys(cniArgs, KNOWN_CNI_ARGS[conf.plugin]);
 
-    const cniPath = splitPath(io.env["CNI_PATH"]);
     const ctx: PluginContext = {
       log,
       env: io.env,
@@ -292,44 +343,8 @@ export async function skelMain(io: SkelIo): Promise<number> {
       ...(io.leaseLocker ? { leaseLocker: io.leaseLocker } : {}),
     };
     const commands = await io.loadCommands(conf.plugin);
-    const netnsEnv = io.env["CNI_NETNS"];
-    const req = ((): PluginRequest => {
-      switch (cmd) {
-        case "ADD":
-          return { command: "ADD", containerId, netns: netnsEnv ?? "", ifName, cniArgs, cniPath, conf };
-        case "DEL":
-          return { command: "DEL", containerId, netns: netnsEnv === "" ? undefined : netnsEnv, ifName, cniArgs, cniPath, conf };
-        case "CHECK":
-          return { command: "CHECK", containerId, netns: netnsEnv ?? "", ifName, cniArgs, cniPath, conf };
-        case "GC":
-          return { command: "GC", cniPath, conf, validAttachments: conf.validAttachments ?? [] };
-        case "STATUS":
-          return { command: "STATUS", cniPath, conf };
-      }
-    })();
-    log.debug("start", { netns: netnsEnv, args: io.env["CNI_ARGS"] });
-    switch (req.command) {
-      case "ADD": {
-        const result = await commands.add(req, ctx);
-        const json = encodeResult(result, conf.cniVersion);
-        io.writeStdout(`${JSON.stringify(json, null, 4)}\n`);
-        log.debug("done", { result: json });
-        return 0;
-      }
-      case "DEL":
-        await commands.del(req, ctx);
-        break;
-      case "CHECK":
-        await commands.check(req, ctx);
-        break;
-      case "GC":
-        await commands.gc(req, ctx);
-        break;
-      case "STATUS":
-        await commands.status(req, ctx);
-        break;
-    }
-    log.debug("done");
+    log.debug("start", { netns: io.env["CNI_NETNS"], args: io.env["CNI_ARGS"] });
+    await dispatch(requestOf(cmd, io.env, conf, cniArgs), commands, ctx, io, log);
     return 0;
   } catch (e) {
     const err = toCniError(e);
