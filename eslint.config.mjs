@@ -10,9 +10,6 @@ const noKoffi = { name: "koffi", message: "Only native/ffi/libc.ts may import ko
 const MAX_FUNCTION_LINES = 60;
 const MAX_FILE_LINES = 300;
 const longFunctions = {
-  "plugin/commands/add.ts": 88, // cmdAdd
-  "plugin/commands/check.ts": 68, // cmdCheck
-  "plugin/commands/del.ts": 67, // cmdDel
 };
 const longFiles = {
   "core/cni/netconf.ts": 472,

@@ -19,7 +19,7 @@ import { configureContainerIface, planRoutes, reportedRoutes, setLoopbackUp } fr
 import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import { hostPortsContextOf, portRequestOf, setupKubenetHostPorts, teardownKubenetHostPorts } from "../portmap/kubenet.js";
-import { attachHostVeth, createVeth, deleteLinkIfPresent, interfaceExistsError } from "../bridge/veth.js";
+import { attachHostVeth, createVeth, deleteLinkIfPresent, interfaceExistsError, type VethPair } from "../bridge/veth.js";
 import { addBandwidth } from "../bandwidth/attach.js";
 import { ipamAdd, ipamDel, type IpamCall } from "../ipam/index.js";
 import type { AddRequest, PluginContext } from "../types.js";
@@ -156,6 +156,43 @@ function startRuleSetups(req: AddRequest, ctx: PluginContext, ipam: Result, host
   return started;
 }
 
+/** The lease(s) for this attachment, released again if a later step of ADD fails. */
+async function allocate(req: AddRequest, ctx: PluginContext, undo: UndoStack): Promise<Result> {
+  const ipamConf = req.conf.ipam;
+  if (ipamConf === undefined) return { interfaces: [], ips: [], routes: [], dns: {} };
+  const call = ipamCallOf(req, ctx);
+  const ipam = await ipamAdd(call);
+  undo.push(`release the IP lease of ${q(req.containerId)}/${q(req.ifName)}`, () => ipamDel(call));
+  if (ipam.ips.length === 0) {
+    throw new CniError(CNI_ERROR_CODE.DELEGATE_FAILED, `IPAM plugin ${q(ipamConf.type)} returned missing IP config (no "ips")`);
+  }
+  return ipam;
+}
+
+/**
+ * The bridge, the host veth and the pod end as the result lists them, re-read at the end: the bridge MAC
+ * may have changed when the first port joined, then been pinned.
+ */
+function resultInterfaces(host: NsHandle, container: NsHandle, [bridge, hostVeth, podEnd]: readonly [number, number, number], sandbox: string): CniInterface[] {
+  const bridgeNow = host.rtnl.linkGetByIndex(bridge);
+  const hostNow = host.rtnl.linkGetByIndex(hostVeth);
+  const podNow = container.rtnl.linkGetByIndex(podEnd);
+  return [
+    { name: bridgeNow.name, mac: bridgeNow.mac, mtu: bridgeNow.mtu },
+    { name: hostNow.name, mac: hostNow.mac, mtu: hostNow.mtu },
+    { name: podNow.name, mac: podNow.mac, mtu: podNow.mtu, sandbox },
+  ];
+}
+
+/** Rollback of the veth pair: deleting either end deletes both; the host end is tried too in case the pod netns went away. */
+function undoVeth(undo: UndoStack, podNs: NsHandle, host: NsHandle, pair: VethPair, ifName: string): void {
+  undo.push(`delete veth ${q(ifName)} <-> ${q(pair.hostName)}`, () => {
+    deleteLinkIfPresent(podNs, pair.container.index, `${q(ifName)} in the container`);
+    const hostEnd = host.rtnl.linkFind(pair.hostName);
+    if (hostEnd !== undefined) deleteLinkIfPresent(host, hostEnd.index, `host veth ${q(pair.hostName)}`);
+  });
+}
+
 export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Result> {
   const conf = req.conf;
   const br = bridgeConfOf(conf);
@@ -172,27 +209,13 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
 
     const bridge = ensureBridge(host, { name: br.bridge, mtu: br.mtu, mac: undefined, promiscMode: br.promiscMode });
 
-    let ipam: Result = { interfaces: [], ips: [], routes: [], dns: {} };
-    if (conf.ipam !== undefined) {
-      const call = ipamCallOf(req, ctx);
-      ipam = await ipamAdd(call);
-      undo.push(`release the IP lease of ${q(req.containerId)}/${q(req.ifName)}`, () => ipamDel(call));
-      if (ipam.ips.length === 0) {
-        throw new CniError(CNI_ERROR_CODE.DELEGATE_FAILED, `IPAM plugin ${q(conf.ipam.type)} returned missing IP config (no "ips")`);
-      }
-    }
+    const ipam = await allocate(req, ctx, undo);
 
     // ipMasq and host ports: started now that the addresses are known (the IPAM lock is already released).
     const rules = startRuleSetups(req, ctx, ipam, host, undo);
 
     const pair = createVeth(container, host, { ifName: req.ifName, mtu: br.mtu, mac });
-    const podNs = container;
-    undo.push(`delete veth ${q(req.ifName)} <-> ${q(pair.hostName)}`, () => {
-      // Deleting either end deletes both; the host end is tried too in case the pod netns went away.
-      deleteLinkIfPresent(podNs, pair.container.index, `${q(req.ifName)} in the container`);
-      const hostEnd = host.rtnl.linkFind(pair.hostName);
-      if (hostEnd !== undefined) deleteLinkIfPresent(host, hostEnd.index, `host veth ${q(pair.hostName)}`);
-    });
+    undoVeth(undo, container, host, pair, req.ifName);
     const hostVeth = attachHostVeth(host, pair.hostName, {
       bridge,
       hairpin: br.hairpinMode,
@@ -211,22 +234,13 @@ export async function cmdAdd(req: AddRequest, ctx: PluginContext): Promise<Resul
     const waitedMs = br.disableContainerInterface ? 0 : await waitOperUp(host, hostVeth.index, hostVeth.name);
     await Promise.all(rules);
 
-    // Re-read: the bridge MAC may have changed when the first port joined, then been pinned.
-    const bridgeNow = host.rtnl.linkGetByIndex(bridge.index);
-    const hostNow = host.rtnl.linkGetByIndex(hostVeth.index);
-    const podNow = container.rtnl.linkGetByIndex(pair.container.index);
-    const interfaces: CniInterface[] = [
-      { name: bridgeNow.name, mac: bridgeNow.mac, mtu: bridgeNow.mtu },
-      { name: hostNow.name, mac: hostNow.mac, mtu: hostNow.mtu },
-      { name: podNow.name, mac: podNow.mac, mtu: podNow.mtu, sandbox: req.netns },
-      ...(ifb === undefined ? [] : [ifb]),
-    ];
+    const interfaces = [...resultInterfaces(host, container, [bridge.index, hostVeth.index, pair.container.index], req.netns), ...(ifb === undefined ? [] : [ifb])];
     const ours: Result = { interfaces, ips, routes: reportedRoutes(routes, ipam.routes, br.isDefaultGateway), dns: isEmptyDns(conf.dns) ? ipam.dns : conf.dns };
     undo.commit();
     ctx.log.info("ADD done", {
       containerId: req.containerId,
       ifName: req.ifName,
-      hostVeth: hostNow.name,
+      hostVeth: interfaces[1]?.name,
       ips: ips.length,
       chained: prevCount > 0,
       portWaitMs: Math.round(waitedMs),

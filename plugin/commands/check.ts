@@ -14,6 +14,7 @@ import { describeRoute, routeMatches } from "../bridge/container-iface.js";
 import { checkIpMasq, masqContextOf, masqOwnerOf } from "../bridge/ipmasq.js";
 import { checkHostPorts, hostPortsContextOf, portRequestOf } from "../portmap/kubenet.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
+import type { Link } from "../../native/index.js";
 import { aliasOf } from "../bridge/veth.js";
 import { ipamCheck } from "../ipam/index.js";
 import type { CheckRequest, PluginContext } from "../types.js";
@@ -39,6 +40,21 @@ async function checkRules(req: CheckRequest, ctx: PluginContext, podIps: readonl
   if (podIps.length === 0) return;
   if (bridgeConfOf(conf).ipMasq) await checkIpMasq(masqContextOf(conf, ctx), masqOwnerOf(req), podIps);
   if (conf.plugin === "kubenet") await checkHostPorts(hostPortsContextOf(conf, ctx), portRequestOf(conf, req.containerId, podIps, ctx.hostNetnsPath));
+}
+
+/** The pod interface's addresses from prevResult, and each prevResult route of a family it has an address in. */
+function checkPodAddrsAndRoutes(container: NsHandle, link: Link, prev: Result, idx: number, ifName: string, where: string): void {
+  const addrs = container.rtnl.addrList({ index: link.index });
+  for (const ip of prev.ips.filter((i) => i.interface === idx)) {
+    if (!addrs.some((a) => netEqual(a.address, ip.address))) throw mismatch(`address ${formatCidr(ip.address)} is missing on ${q(ifName)} ${where}`);
+  }
+  const families = new Set(addrs.map((a) => a.family));
+  for (const route of prev.routes) {
+    if (!families.has(route.dst.addr.family)) continue;
+    const table = container.rtnl.routeList({ family: route.dst.addr.family, ...(route.table !== undefined ? { table: route.table } : {}) });
+    // Through this interface.
+    if (!table.some((r) => routeMatches(r, route, link.index))) throw mismatch(`route ${describeRoute(route)} is missing ${where}`);
+  }
 }
 
 export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<void> {
@@ -77,23 +93,7 @@ export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<v
       throw mismatch(`interface ${q(req.ifName)} ${where} has MAC ${link.mac}, prevResult says ${want.mac}`);
     }
 
-    // Its addresses.
-    const addrs = container.rtnl.addrList({ index: link.index });
-    for (const ip of prev.ips.filter((i) => i.interface === idx)) {
-      if (!addrs.some((a) => netEqual(a.address, ip.address))) {
-        throw mismatch(`address ${formatCidr(ip.address)} is missing on ${q(req.ifName)} ${where}`);
-      }
-    }
-
-    // Its routes: each prevResult route of a family the pod has an address in, through this interface.
-    const families = new Set(addrs.map((a) => a.family));
-    for (const route of prev.routes) {
-      if (!families.has(route.dst.addr.family)) continue;
-      const table = container.rtnl.routeList({ family: route.dst.addr.family, ...(route.table !== undefined ? { table: route.table } : {}) });
-      if (!table.some((r) => routeMatches(r, route, link.index))) {
-        throw mismatch(`route ${describeRoute(route)} is missing ${where}`);
-      }
-    }
+    checkPodAddrsAndRoutes(container, link, prev, idx, req.ifName, where);
 
     // The host end: the veth's peer index is an index in the host namespace.
     const peer = link.parentIndex === undefined ? undefined : host.rtnl.linkFindByIndex(link.parentIndex);
