@@ -61,8 +61,9 @@ export class WorkerPool {
    * burst of pods after a start does not pay for starting threads: measured, 8 parallel ADDs on a fresh pool
    * cost 75 ms of agent CPU each against 15 ms on a warm one. One at a time: the agent's start stays light.
    */
-  warmUp(n: number): void {
+  warmUp(n: number, onOnline: () => void = () => {}): void {
     const next = (): void => {
+      onOnline();
       if (this.#closed || this.#slots.size >= Math.min(n, this.#max)) return;
       this.#spawn().worker.once("online", next);
     };

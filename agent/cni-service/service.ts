@@ -29,8 +29,6 @@ export interface CniServiceOptions {
   /** dist/kubenet-cni-worker.js: the plugin's worker entry. */
   readonly workerScript: string;
   readonly maxWorkers: number;
-  /** Threads started ahead of demand, in the background (default {@link DEFAULT_WARM_WORKERS}, at most maxWorkers). */
-  readonly warmWorkers?: number;
   readonly log: Logger;
   readonly metrics: Metrics;
   /** The agent's effective uid (the socket directory may be root's or ours). */
@@ -40,10 +38,10 @@ export interface CniServiceOptions {
 }
 
 /**
- * Threads kept ready for a burst: kubelet starts a node's pods in parallel (a burst of 8 is common after a
- * drain). Each idle thread costs a few MB; more are started on demand up to maxWorkers, and stay.
+ * Threads started ahead of demand, in the background (at most maxWorkers): kubelet starts a node's pods in
+ * parallel. Each idle thread costs ~9 MB resident; more are started on demand up to maxWorkers, and stay.
  */
-const DEFAULT_WARM_WORKERS = 8;
+const WARM_WORKERS = 8;
 
 export interface RunningCniService {
   readonly path: string;
@@ -191,8 +189,7 @@ export async function startCniService(opts: CniServiceOptions): Promise<RunningC
     await pool.close();
     throw e;
   }
-  pool.warmUp(opts.warmWorkers ?? DEFAULT_WARM_WORKERS);
-  opts.metrics.set(M.workers[0], M.workers[1], pool.size);
+  pool.warmUp(WARM_WORKERS, () => opts.metrics.set(M.workers[0], M.workers[1], pool.size));
   return {
     path: opts.socketPath,
     async close() {
