@@ -2,8 +2,8 @@
 // its AgentConfig. Pure; every mistake is a UsageError that quotes the flag and the value.
 
 import { DEFAULTS, type AgentConfig, type SourceConfig } from "./config.js";
-import { parseDuration } from "./duration.js";
-import { cidrList, flagReaders, parseCniSocket, parseListen, UsageError } from "./flag-values.js";
+import { MAX_TIMER_MS, parseDuration } from "./duration.js";
+import { cidrList, flagReaders, parseCniSocket, parseListen, pathFlag, UsageError } from "./flag-values.js";
 import { isLogLevel } from "./log.js";
 import { parsePodCidrs } from "./sources/pod-cidrs.js";
 
@@ -186,10 +186,10 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
   const masqConfig = flags.get("masq-config");
   return {
     clusterCidrs: cidrList("cluster-cidr", str("cluster-cidr")),
-    cniConfDir: str("cni-conf-dir") ?? DEFAULTS.cniConfDir,
+    cniConfDir: pathFlag("cni-conf-dir", str("cni-conf-dir")) ?? DEFAULTS.cniConfDir,
     cniConfName: confName,
     cniVersion,
-    ipamDataDir: str("ipam-data-dir") ?? DEFAULTS.ipamDataDir,
+    ipamDataDir: pathFlag("ipam-data-dir", str("ipam-data-dir")) ?? DEFAULTS.ipamDataDir,
     bridgeName: bridge,
     mtu: int("mtu", 576, 65535),
     masqConfigPath: masqConfig === undefined ? DEFAULTS.masqConfigPath : masqConfig === "" ? undefined : masqConfig,
@@ -226,6 +226,7 @@ function gcConfig(flags: Map<string, string>): Pick<AgentConfig, "criEndpoint" |
       throw new UsageError(`Invalid --gc-interval ${JSON.stringify(interval)}: expected a duration such as "10m", or 0`, { cause });
     }
     if (gcIntervalMs !== 0 && gcIntervalMs < 1000) throw new UsageError(`Invalid --gc-interval ${JSON.stringify(interval)}: must be 0 or at least 1s`);
+    if (gcIntervalMs > MAX_TIMER_MS) throw new UsageError(`Invalid --gc-interval ${JSON.stringify(interval)}: must be at most ${MAX_TIMER_MS}ms (about 24.8 days, the longest timer)`);
   }
   const plugin = flags.get("gc-plugin");
   if (plugin === "") throw new UsageError("Invalid --gc-plugin: empty path");
@@ -240,7 +241,7 @@ function sourceFrom(flags: Map<string, string>, env: CliEnv): SourceConfig {
   if (given.length > 1) throw new UsageError(`Choose one PodCIDR source: ${given.join(" and ")} were both given`);
   if (staticCidr !== undefined) {
     try {
-      return { kind: "static", podCidrs: parsePodCidrs(staticCidr.split(",")) };
+      return { kind: "static", podCidrs: parsePodCidrs(staticCidr.split(",").map((s) => s.trim())) };
     } catch (cause) {
       throw new UsageError(`Invalid --static-pod-cidr: ${(cause as Error).message}`, { cause });
     }

@@ -36,6 +36,13 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
+/**
+ * The longest wait a Node timer keeps: a longer setTimeout/setInterval delay fires after 1 ms instead (with
+ * a warning), so an interval of "1000h" would run the loop a thousand times a second. Interval settings
+ * stop here (~24.8 days).
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Short text for logs: "1.5s", "250ms", "2m". */
 export function formatDuration(ms: number): string {
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;

@@ -6,7 +6,8 @@ import { agentSocketProblem } from "../core/cni/netconf.js";
 import { formatCidr, hasHostBits, networkOf, type IpNet } from "../core/ip.js";
 import { parseCidr } from "../core/ip-parse.js";
 import { DEFAULTS, type ListenAddress } from "./config.js";
-import { parseDuration } from "./duration.js";
+import { pathProblem } from "../core/cni/limits.js";
+import { MAX_TIMER_MS, parseDuration } from "./duration.js";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -27,6 +28,8 @@ export function flagReaders(flags: Map<string, string>) {
     try {
       const ms = parseDuration(v);
       if (ms < 100) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: must be at least 100ms`);
+      // A Node timer fires a longer delay after 1 ms: the loop would spin.
+      if (ms > MAX_TIMER_MS) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: must be at most ${MAX_TIMER_MS}ms (about 24.8 days, the longest timer)`);
       return ms;
     } catch (e) {
       if (e instanceof UsageError) throw e;
@@ -42,6 +45,17 @@ export function flagReaders(flags: Map<string, string>) {
     return Number(v);
   };
   return { str, oneOf, duration, int };
+}
+
+/**
+ * A directory the plugin or the runtime reads from the conflist: absolute, and exactly as written (a blank
+ * or a stray space would reach every pod's config, where the plugin refuses it).
+ */
+export function pathFlag(name: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const problem = pathProblem(v);
+  if (problem !== undefined) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: ${v === "" ? "is empty" : problem}`);
+  return v;
 }
 
 export function cidrList(flag: string, text: string | undefined): IpNet[] {

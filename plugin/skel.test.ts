@@ -202,3 +202,31 @@ t.test("logFile gets the log lines too; stdout stays the result", async (t) => {
   t.match(ok.logFiles.get(join(d, "log")), /DEBUG kubenet ADD abc\/eth0: start/);
   t.notMatch(ok.stdout, /DEBUG/);
 });
+
+t.test("strict environment: every value refused with 4 before any command is loaded (nothing made)", async (t) => {
+  const bad: [string, Record<string, string>, RegExp][] = [
+    ["CNI_NETNS with a newline", { ...addEnv, CNI_NETNS: "/run/netns/x\n" }, /CNI_NETNS "\/run\/netns\/x\\n" has leading or trailing whitespace/],
+    ["CNI_NETNS with a leading space", { ...addEnv, CNI_NETNS: " /run/netns/x" }, /CNI_NETNS " \/run\/netns\/x"/],
+    ["CNI_NETNS relative", { ...addEnv, CNI_NETNS: "netns/x" }, /CNI_NETNS "netns\/x" is not an absolute path/],
+    ["CNI_NETNS with a control character", { ...addEnv, CNI_NETNS: "/run/netns/a\tb" }, /control character/],
+    ["CNI_CONTAINERID with a newline", { ...addEnv, CNI_CONTAINERID: "abc\n" }, /CNI_CONTAINERID "abc\\n"/],
+    ["CNI_CONTAINERID with a space", { ...addEnv, CNI_CONTAINERID: " abc" }, /CNI_CONTAINERID " abc"/],
+    ["CNI_IFNAME with a trailing space", { ...addEnv, CNI_IFNAME: "eth0 " }, /CNI_IFNAME "eth0 "/],
+    ["CNI_COMMAND lower case", { ...addEnv, CNI_COMMAND: "add" }, /unknown CNI_COMMAND "add"/],
+    ["CNI_COMMAND with a newline", { ...addEnv, CNI_COMMAND: "ADD\n" }, /unknown CNI_COMMAND "ADD\\n"/],
+    ["CNI_ARGS IP with a newline", { ...addEnv, CNI_ARGS: "IP=10.1.2.5\n" }, /IP="10.1.2.5\\n"/],
+    ["CNI_ARGS IP empty", { ...addEnv, CNI_ARGS: "IgnoreUnknown=1;IP=" }, /IP is empty/],
+    ["CNI_ARGS MAC empty", { ...addEnv, CNI_ARGS: "MAC=" }, /MAC="" is not a MAC address/],
+    ["CNI_ARGS MAC multicast", { ...addEnv, CNI_ARGS: "MAC=01:00:5e:00:00:01" }, /multicast/],
+  ];
+  for (const [name, env, re] of bad) {
+    const r = await run(env, conf());
+    const err = r.json as { code?: number; msg?: string } | undefined;
+    t.ok(r.code !== 0 && err?.code === 4 && re.test(err.msg ?? ""), name, { got: err, wanted: String(re) });
+    t.same(r.loaded, [], `${name}: no command loaded`);
+  }
+  const good = await run({ ...addEnv, CNI_ARGS: "IgnoreUnknown=1;IP=10.1.2.5,10.1.2.6/24;MAC=c2:11:22:33:44:55;K8S_POD_NAME=web-0" }, conf());
+  t.equal(good.code, 0, "valid IP list and MAC accepted");
+  const del = await run({ ...addEnv, CNI_COMMAND: "DEL", CNI_ARGS: "IP=10.1.2.5\n" }, conf());
+  t.equal(del.code, 0, "DEL needs no CNI_ARGS value: a bad one is logged, the release goes on");
+});

@@ -5,7 +5,7 @@
 // conf.logFile), never stdout. Imports core/, native/index.ts (error classes only: koffi stays unloaded)
 // and plugin types; the commands are loaded by the caller.
 
-import { checkCniArgKeys, parseCniArgs } from "../core/cni/cni-args.js";
+import { checkCniArgKeys, checkCniArgValues, parseCniArgs } from "../core/cni/cni-args.js";
 import { CNI_ERROR_CODE, CniError, encodeError, q } from "../core/cni/errors.js";
 import { checkNetnsPath } from "../core/cni/limits.js";
 import {
@@ -333,7 +333,10 @@ export async function skelMain(io: SkelIo): Promise<number> {
     for (const problem of conf.ignored) log.warn(`ignoring a malformed field: ${problem}`);
     checkMinVersion(cmd, conf);
     const cniArgs = cmd === "DEL" ? delCniArgs(io.env["CNI_ARGS"], conf.plugin, log) : parseCniArgs(io.env["CNI_ARGS"]);
-    if (cmd !== "DEL") checkCniArgKeys(cniArgs, KNOWN_CNI_ARGS[conf.plugin]);
+    if (cmd !== "DEL") {
+      checkCniArgKeys(cniArgs, KNOWN_CNI_ARGS[conf.plugin]);
+      if (KNOWN_CNI_ARGS[conf.plugin].length > 0) checkCniArgValues(cniArgs);
+    }
 
     const ctx: PluginContext = {
       log,

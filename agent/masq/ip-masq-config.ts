@@ -4,7 +4,7 @@
 
 import { formatCidr, hasHostBits, networkOf, type IpNet } from "../../core/ip.js";
 import { parseCidr } from "../../core/ip-parse.js";
-import { parseDuration } from "../duration.js";
+import { MAX_TIMER_MS, parseDuration } from "../duration.js";
 import { parseYamlSubset, type YamlValue } from "./yaml-subset.js";
 
 /** ip-masq-agent's limit on the number of nonMasqueradeCIDRs (link-local not counted). */
@@ -62,6 +62,7 @@ export function parseMasqConfig(text: string): MasqConfig {
           throw new MasqConfigError(`Invalid resyncInterval ${JSON.stringify(value)}: expected a duration such as "60s"`, { cause });
         }
         if (ms < 100) throw new MasqConfigError(`Invalid resyncInterval ${JSON.stringify(value)}: must be at least 100ms`);
+        if (ms > MAX_TIMER_MS) throw new MasqConfigError(`Invalid resyncInterval ${JSON.stringify(value)}: must be at most ${MAX_TIMER_MS}ms (about 24.8 days, the longest timer)`);
         cfg = { ...cfg, resyncIntervalMs: ms };
         break;
       }

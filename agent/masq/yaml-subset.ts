@@ -29,7 +29,14 @@ const KEY_RE = /^([A-Za-z_][A-Za-z0-9_-]*)\s*:(?:\s+(.*)|)$/;
 export function parseYamlSubset(text: string): Map<string, YamlValue> {
   const out = new Map<string, YamlValue>();
   const lines = text.split(/\r?\n/);
-  let openList: { key: string; items: YamlScalar[]; indent: number | undefined } | undefined;
+  let openList: { key: string; items: YamlScalar[]; indent: number | undefined; line: number } | undefined;
+  // "key:" with no items below is YAML's null, not an empty list: refused (write [] for none).
+  const closeList = (): void => {
+    if (openList !== undefined && openList.items.length === 0) {
+      throw new YamlSubsetError(openList.line, `key ${JSON.stringify(openList.key)} has no value: write [] for an empty list, or list the items below it`);
+    }
+    openList = undefined;
+  };
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const raw = lines[i] ?? "";
@@ -60,7 +67,7 @@ export function parseYamlSubset(text: string): Map<string, YamlValue> {
       openList.items.push(parseListItem(body, lineNo));
       continue;
     }
-    openList = undefined;
+    closeList();
     const m = KEY_RE.exec(body);
     if (m === null) throw new YamlSubsetError(lineNo, `expected "key: value", got ${JSON.stringify(body)}`);
     const key = m[1] ?? "";
@@ -69,13 +76,14 @@ export function parseYamlSubset(text: string): Map<string, YamlValue> {
     if (rest === "") {
       const items: YamlScalar[] = [];
       out.set(key, items);
-      openList = { key, items, indent: undefined };
+      openList = { key, items, indent: undefined, line: lineNo };
     } else if (rest.startsWith("[")) {
       out.set(key, parseFlowList(rest, lineNo));
     } else {
       out.set(key, parseScalar(rest, lineNo));
     }
   }
+  closeList();
   return out;
 }
 

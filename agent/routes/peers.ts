@@ -54,6 +54,14 @@ function buildPeer(name: string, cidrTexts: readonly string[], ipTexts: readonly
   return problems.length === 0 ? { name, podCidrs, internalIps } : { name, podCidrs, internalIps, problem: problems.join("; ") };
 }
 
+/** A Kubernetes node name: a DNS-1123 subdomain. */
+const NODE_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function unknownKey(o: Record<string, unknown>, known: readonly string[], where: string): void {
+  const extra = Object.keys(o).filter((k) => !known.includes(k));
+  if (extra.length > 0) throw new PeersFileError(`Unknown key ${JSON.stringify(extra[0])} in ${where}: expected ${known.join(", ")}`);
+}
+
 /**
  * The static peers file: `{"nodes":[{"name":"w2","podCIDRs":["172.20.2.0/24"],"internalIPs":["10.0.1.167"]}]}`.
  * The file's shape must be right (else nothing is trusted and the routes stay as they are); a node with a
@@ -70,12 +78,18 @@ export function parsePeersFile(text: string, path: string): Peer[] {
   const nodes = (doc as { nodes?: unknown } | null)?.nodes;
   const shape = `expected {"nodes":[{"name":"w2","podCIDRs":["172.20.2.0/24"],"internalIPs":["10.0.1.167"]}]}`;
   if (!Array.isArray(nodes)) throw new PeersFileError(`Invalid peers file ${JSON.stringify(path)}: ${shape}`);
+  // A misspelt key ("podCIDR", "internalIP") would silently leave a node without routes: refused.
+  unknownKey(doc as Record<string, unknown>, ["nodes"], `peers file ${JSON.stringify(path)}`);
   const seen = new Set<string>();
   return nodes.map((entry: unknown, i) => {
     const e = entry as { name?: unknown; podCIDRs?: unknown; internalIPs?: unknown } | null;
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
     if (typeof e?.name !== "string" || e.name === "" || !strings(e.podCIDRs ?? []) || !strings(e.internalIPs ?? [])) {
       throw new PeersFileError(`Invalid entry ${i} in peers file ${JSON.stringify(path)}: ${shape}`);
+    }
+    unknownKey(e, ["name", "podCIDRs", "internalIPs"], `entry ${i} of peers file ${JSON.stringify(path)}`);
+    if (!NODE_NAME_RE.test(e.name) || e.name.length > 253) {
+      throw new PeersFileError(`Invalid node name ${JSON.stringify(e.name)} in entry ${i} of peers file ${JSON.stringify(path)}: a Kubernetes node name (lower-case letters, digits, "-" and ".")`);
     }
     if (seen.has(e.name)) throw new PeersFileError(`Node ${JSON.stringify(e.name)} listed twice in peers file ${JSON.stringify(path)}`);
     seen.add(e.name);

@@ -21,7 +21,7 @@ export function parsePodCidrs(texts: readonly string[]): PodCidrs {
   for (const text of texts) {
     let net: IpNet;
     try {
-      net = parseCidr(text.trim());
+      net = parseCidr(text); // exactly as given: a list grammar (a flag, the static file) splits and trims first
     } catch (cause) {
       throw new PodCidrError(`Invalid PodCIDR ${JSON.stringify(text)}`, { cause });
     }

@@ -1,7 +1,10 @@
 // core/cni/cni-args: the CNI_ARGS environment variable ("K=V;K=V"), parsed like the Go lib's LoadArgs.
 // Pure. A pair without exactly one "=" is an error; keys a plugin does not know are an error unless
-// IgnoreUnknown is 1/true (containerd always sends IgnoreUnknown=1). Errors are code 4.
+// IgnoreUnknown is 1/true (containerd always sends IgnoreUnknown=1); the values of the keys the plugins
+// use (IP, MAC) are parsed strictly: never trimmed, never "" for absent. Errors are code 4.
 
+import type { IpAddr } from "../ip.js";
+import { parseCidr, parseIp } from "../ip-parse.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 
 /**
@@ -60,4 +63,39 @@ export function checkCniArgKeys(args: ReadonlyMap<string, string>, known: readon
       `CNI_ARGS: unknown keys ${unknown.map((k) => q(k)).join(", ")}: known keys are ${[...known, ...COMMON_CNI_ARGS].join(", ")}; add IgnoreUnknown=1 to pass others`,
     );
   }
+}
+
+const envError = (msg: string): CniError => new CniError(CNI_ERROR_CODE.INVALID_ENVIRONMENT_VARIABLES, msg);
+
+/**
+ * IP=: one address, or several separated by ",", each an IP or a CIDR (its prefix ignored, as host-local
+ * does). Exactly that text: "IP=10.244.1.5\n" or "IP=" is an error, not a trimmed or an absent request.
+ * @throws CniError 4 quoting the value and the bad item
+ */
+export function parseCniArgIps(value: string): IpAddr[] {
+  if (value === "") throw envError(`CNI_ARGS: IP is empty: remove the pair, or give an address such as IP=10.244.1.5`);
+  return value.split(",").map((text) => {
+    try {
+      return text.includes("/") ? parseCidr(text).addr : parseIp(text);
+    } catch {
+      throw envError(`CNI_ARGS: IP=${q(value)}: ${q(text)} is not an IP address (no spaces or empty items; e.g. IP=10.244.1.5)`);
+    }
+  });
+}
+
+/** MAC=: six hex pairs separated by ":" of a unicast address. @throws CniError 4 */
+export function parseCniArgMac(value: string): string {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(value)) {
+    throw envError(`CNI_ARGS: MAC=${q(value)} is not a MAC address like "c2:11:22:33:44:55"`);
+  }
+  if ((parseInt(value.slice(0, 2), 16) & 1) === 1) throw envError(`CNI_ARGS: MAC=${q(value)} is a multicast address: a container interface needs a unicast one`);
+  return value.toLowerCase();
+}
+
+/** Checks the values of the keys the plugins read (before anything is made). @throws CniError 4 */
+export function checkCniArgValues(args: ReadonlyMap<string, string>): void {
+  const ip = args.get("IP");
+  if (ip !== undefined) parseCniArgIps(ip);
+  const mac = args.get("MAC");
+  if (mac !== undefined) parseCniArgMac(mac);
 }

@@ -33,6 +33,27 @@ export function optString(o: Json, key: string, path: string): string | undefine
   return v;
 }
 
+/**
+ * A string value that must say something when present: "" (a template left blank), leading or trailing
+ * whitespace (a stray newline from a template) and control characters are refused (7), never taken as
+ * "absent" or trimmed, so a config means what it says. `dflt` names what leaving the key out gives.
+ */
+export function optText(o: Json, key: string, path: string, dflt: string): string | undefined {
+  const v = optString(o, key, path);
+  if (v === undefined) return undefined;
+  const problem = textProblem(v);
+  if (problem) throw invalid(`${path}${key} ${q(v)} ${problem}: ${v === "" ? `remove the key for the default (${dflt}) or set a value` : "remove it"}`);
+  return v;
+}
+
+/** What makes `v` unusable as a name, path or enum value, or undefined. */
+export function textProblem(v: string): string | undefined {
+  if (v === "") return "is empty";
+  if (/^\s|\s$/.test(v)) return "has leading or trailing whitespace";
+  if (/[\x00-\x1f\x7f]/.test(v)) return "contains a control character";
+  return undefined;
+}
+
 export function optObject(o: Json, key: string, path: string): Json | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;

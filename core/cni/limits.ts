@@ -27,12 +27,17 @@ export const LONGEST_LEASE_FILE_NAME = 39;
 const byteLength = (s: string): number => Buffer.byteLength(s, "utf8");
 
 /**
- * What is wrong with `path` as a file path the plugin opens, or undefined: a NUL, not absolute (the
+ * What is wrong with `path` as a file path the plugin opens, or undefined: a NUL, whitespace at an end or a
+ * control character, not absolute (the
  * runtime's working directory is no place for node state), a component longer than NAME_MAX, or, with
  * `suffixBytes` more appended, longer than PATH_MAX - 1.
  */
 export function pathProblem(path: string, suffixBytes = 0): string | undefined {
   if (path.includes("\0")) return "contains a NUL byte";
+  // Legal in a file name, but in a config or the environment a template's stray space or newline: refused
+  // rather than trimmed or taken literally (a directory named "networks\n" nobody could find).
+  if (/^\s|\s$/.test(path)) return "has leading or trailing whitespace";
+  if (/[\x01-\x1f\x7f]/.test(path)) return "contains a control character";
   if (!path.startsWith("/")) return "is not an absolute path";
   const long = path.split("/").find((c) => byteLength(c) > NAME_MAX);
   if (long !== undefined) return `has a component of ${byteLength(long)} bytes (NAME_MAX is ${NAME_MAX}): ${q(long.slice(0, 40))}...`;

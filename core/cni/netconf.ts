@@ -20,10 +20,11 @@ import {
 import { parseCidr } from "../ip-parse.js";
 import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
-import { decodeError, invalid, ipAt, isObj, optArray, optBool, optInt, optObject, optString, requestedIpAt, type Json } from "./fields.js";
+import { configDns, configRoute } from "./config-values.js";
+import { decodeError, invalid, ipAt, isObj, optArray, optBool, optInt, optObject, optString, optText, requestedIpAt, textProblem, type Json } from "./fields.js";
 import { checkConfigPath, checkLeaseDir } from "./limits.js";
 import { NO_HOST_PORTS, parseHostPorts, type HostPortConf } from "./portmap-conf.js";
-import { decodeDns, decodeRoute, decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
+import { decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
 import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, isCniVersion, type CniVersion } from "./version.js";
 import { agentSocketProblem } from "./peek.js";
 
@@ -216,7 +217,8 @@ export function formatRange(r: Range): string {
 export function parseRange(v: unknown, path: string): Range {
   if (!isObj(v)) throw decodeError(`${path} must be an object like {"subnet":"10.1.0.0/24"}, got ${q(v)}`);
   const subnetText = v["subnet"];
-  if (subnetText === undefined || subnetText === null || subnetText === "") throw invalid(`${path}.subnet is missing`);
+  if (subnetText === undefined || subnetText === null) throw invalid(`${path}.subnet is missing`);
+  if (subnetText === "") throw invalid(`${path}.subnet is empty: set the range's network, e.g. "10.244.1.0/24"`);
   if (typeof subnetText !== "string") throw decodeError(`${path}.subnet must be a CIDR string, got ${q(subnetText)}`);
   let subnet: IpNet;
   try {
@@ -234,7 +236,8 @@ export function parseRange(v: unknown, path: string): Range {
   }
   const inSubnet = (key: string): IpAddr | undefined => {
     const raw = v[key];
-    if (raw === undefined || raw === null || raw === "") return undefined;
+    if (raw === undefined || raw === null) return undefined;
+    if (raw === "") throw invalid(`${path}.${key} is empty: remove it for the default, or set an address in ${q(subnetText)}`);
     const ip = ipAt(raw, `${path}.${key}`);
     if (!containsIp(subnet, ip)) throw invalid(`${path}.${key} ${q(raw)} is not in subnet ${q(subnetText)}`);
     return ip;
@@ -299,7 +302,7 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
   const ipRanges = soft(ignored, () => optArray(runtimeConfig, "ipRanges", "runtimeConfig."), () => undefined);
   ipRanges?.forEach((raw, i) => sets.push({ raw, path: `runtimeConfig.ipRanges[${i}]` }));
   // The legacy single range at the top of ipam is prepended as the first range set (after ipRanges).
-  if (ipam["subnet"] !== undefined && ipam["subnet"] !== null && ipam["subnet"] !== "") {
+  if (ipam["subnet"] !== undefined && ipam["subnet"] !== null) {
     const legacy: Json = {};
     for (const k of ["subnet", "rangeStart", "rangeEnd", "gateway"]) if (ipam[k] !== undefined) legacy[k] = ipam[k];
     sets.push({ raw: [legacy], path: "ipam" });
@@ -307,19 +310,12 @@ function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, run
   soft(ignored, () => optArray(ipam, "ranges", "ipam."), () => undefined)?.forEach((raw, i) => sets.push({ raw, path: `ipam.ranges[${i}]` }));
 
   const ranges = parseRangeSets(sets, version, lenient);
-  const routes = soft(ignored, () => (optArray(ipam, "routes", "ipam.") ?? []).map((r, i) => {
-    try {
-      return decodeRoute(r, `ipam.routes[${i}]`);
-    } catch (e) {
-      if (e instanceof CniError) throw invalid(e.message);
-      throw e;
-    }
-  }), () => []);
-  const dataDir = soft(ignored, () => optString(ipam, "dataDir", "ipam.") || DEFAULT_DATA_DIR, () => DEFAULT_DATA_DIR);
+  const routes = soft(ignored, () => (optArray(ipam, "routes", "ipam.") ?? []).map((r, i) => configRoute(r, `ipam.routes[${i}]`)), () => []);
+  const dataDir = soft(ignored, () => optText(ipam, "dataDir", "ipam.", DEFAULT_DATA_DIR) ?? DEFAULT_DATA_DIR, () => DEFAULT_DATA_DIR);
   const resolvConf = soft(
     ignored,
     () => {
-      const path = optString(ipam, "resolvConf", "ipam.") || undefined;
+      const path = optText(ipam, "resolvConf", "ipam.", "no DNS from a file");
       if (path !== undefined) checkConfigPath("ipam.resolvConf", path);
       return path;
     },
@@ -349,12 +345,14 @@ function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeCo
     }
     return undefined;
   }
-  const type = soft(ignored, () => optString(ipam, "type", "ipam."), () => undefined);
-  // Invoked as host-local (e.g. exec'd by a delegating plugin), the ipam section is ours whatever its type.
-  if (plugin === "host-local" || type === "host-local" || (plugin === "kubenet" && (type === undefined || type === ""))) {
+  // Invoked as host-local (e.g. exec'd by a delegating plugin), the ipam section is ours whatever its type
+  // (then only its JSON type is checked, as the reference decodes it).
+  const dflt = plugin === "kubenet" ? '"host-local"' : 'L2 only, with "ipam": {}';
+  const type = soft(ignored, () => (plugin === "host-local" ? void optString(ipam, "type", "ipam.") : optText(ipam, "type", "ipam.", dflt)), () => undefined);
+  if (plugin === "host-local" || type === "host-local" || (plugin === "kubenet" && type === undefined)) {
     return parseHostLocal(ipam, plugin, version, runtimeConfig, lenient, ignored);
   }
-  if (type === undefined || type === "") return undefined; // bridge: `ipam: {}` means L2 only
+  if (type === undefined) return undefined; // bridge: `ipam: {}` means L2 only
   if (!BINARY_RE.test(type) || type.includes("..")) {
     throw invalid(`ipam.type ${q(type)} is not a plugin name (a file name in CNI_PATH, no "/")`);
   }
@@ -367,7 +365,7 @@ function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeCo
 function parseBridge(raw: Json, plugin: "kubenet" | "bridge", hasIpam: boolean): BridgeConf {
   const kubenet = plugin === "kubenet";
   const b = (key: string, dflt: boolean): boolean => optBool(raw, key, "") ?? dflt;
-  const bridge = optString(raw, "bridge", "") || (kubenet ? "cbr0" : "cni0");
+  const bridge = optText(raw, "bridge", "", kubenet ? '"cbr0"' : '"cni0"') ?? (kubenet ? "cbr0" : "cni0");
   const problem = interfaceNameProblem(bridge);
   if (problem) throw invalid(`bridge name ${q(bridge)} ${problem}: use a Linux interface name such as "cbr0"`);
   const promiscMode = b("promiscMode", false);
@@ -395,7 +393,7 @@ function parseBridge(raw: Json, plugin: "kubenet" | "bridge", hasIpam: boolean):
   });
   if (vlan > 0 && vlanTrunk.length > 0) throw invalid(`cannot set vlan and vlanTrunk at the same time`);
   const backend = optString(raw, "ipMasqBackend", "");
-  if (backend !== undefined && backend !== "" && backend !== "iptables" && backend !== "nftables") {
+  if (backend !== undefined && backend !== "iptables" && backend !== "nftables") {
     throw invalid(`ipMasqBackend ${q(backend)} is not supported: use "iptables" or "nftables"`);
   }
   const disableContainerInterface = b("disableContainerInterface", false);
@@ -425,7 +423,7 @@ function parseBridge(raw: Json, plugin: "kubenet" | "bridge", hasIpam: boolean):
 // ---------------------------------------------------------------------------------------------------
 
 function parseMac(v: unknown, path: string): string | undefined {
-  if (v === undefined || v === null || v === "") return undefined;
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") throw decodeError(`${path} must be a MAC address string, got ${q(v)}`);
   if (!MAC_RE.test(v)) throw invalid(`${path} ${q(v)} is not a MAC address like "c2:11:22:33:44:55"`);
   return v.toLowerCase();
@@ -437,6 +435,10 @@ function parseAttachments(v: unknown, key: string): Attachment[] {
     if (!isObj(a) || typeof a["containerID"] !== "string" || typeof a["ifname"] !== "string") {
       throw decodeError(`${q(key)}[${i}] must be {"containerID": string, "ifname": string}, got ${q(a)}`);
     }
+    // The runtime's own names: one outside the CNI grammar names no lease (GC would release as if unlisted).
+    if (!NAME_RE.test(a["containerID"])) throw invalid(`${q(key)}[${i}].containerID ${q(a["containerID"])} is not a container ID`);
+    const problem = interfaceNameProblem(a["ifname"]);
+    if (problem) throw invalid(`${q(key)}[${i}].ifname ${q(a["ifname"])} ${problem}`);
     return { containerId: a["containerID"], ifName: a["ifname"] };
   });
 }
@@ -484,8 +486,9 @@ export function parseNetworkName(raw: Json): string {
 export function pluginFor(raw: Json, invoked: PluginName): PluginName {
   if (invoked !== "kubenet") return invoked;
   const type = raw["type"];
-  if (type === undefined || type === null || type === "") return "kubenet";
+  if (type === undefined || type === null) return "kubenet";
   if (typeof type !== "string") throw decodeError(`type must be a string, got ${q(type)}`);
+  if (type === "") throw invalid(`type is empty: set "kubenet" (or another plugin this executable serves), or remove the key`);
   if (!isPluginName(type)) {
     throw invalid(`unknown plugin type ${q(type)}: this executable serves "kubenet", "bridge", "host-local", "loopback", "bandwidth" and "portmap"`);
   }
@@ -523,7 +526,7 @@ export function parseNetConf(stdin: Uint8Array | string, plugin: PluginName, opt
           () => parseBridge(typeof raw["ipMasq"] === "boolean" ? { ipMasq: raw["ipMasq"] } : {}, effective, false),
         )
       : undefined;
-  const dns = soft(ignored, () => decodeDnsAsConfig(raw["dns"]), () => ({}));
+  const dns = soft(ignored, () => configDns(raw["dns"]), () => ({}));
 
   const prevRaw = raw["prevResult"];
   const prevResult = soft(
@@ -584,10 +587,12 @@ function checkAgentSocket(v: unknown): void {
   if (v === undefined || v === null) return;
   const problem = agentSocketProblem(v);
   if (problem !== undefined) throw typeof v === "string" ? invalid(problem) : decodeError(problem);
+  const text = textProblem(v as string);
+  if (text !== undefined) throw invalid(`agentSocket ${q(v)} ${text}: remove it`);
 }
 
 function parseLogFile(raw: Json): string | undefined {
-  const path = optString(raw, "logFile", "") || undefined;
+  const path = optText(raw, "logFile", "", "stderr only");
   if (path !== undefined) checkConfigPath("logFile", path);
   return path;
 }
@@ -598,6 +603,3 @@ function parseLockTimeout(raw: Json): number {
   return ms;
 }
 
-function decodeDnsAsConfig(v: unknown): Dns {
-  return decodeDns(v, "dns");
-}

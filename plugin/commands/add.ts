@@ -5,6 +5,7 @@
 // (through plugin/bridge) and plugin/ipam. Async only where it waits for the bridge port.
 
 import { setTimeout as sleep } from "node:timers/promises";
+import { parseCniArgMac } from "../../core/cni/cni-args.js";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import { hostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { checkHostVethAlias, checkIptablesComment } from "../../core/cni/limits.js";
@@ -41,8 +42,11 @@ export function ipamCallOf(req: { containerId: string; ifName: string; conf: Net
 
 /** Container MAC: runtimeConfig.mac > args.cni.mac (both in conf.mac) > CNI_ARGS MAC=. Validated. */
 export function containerMacOf(conf: NetConf, cniArgs: ReadonlyMap<string, string>): string | undefined {
-  const mac = conf.mac ?? cniArgs.get("MAC");
-  if (mac === undefined || mac === "") return undefined;
+  const env = cniArgs.get("MAC");
+  // CNI_ARGS MAC= (checked up front by skel: code 4, never "" for absent).
+  if (conf.mac === undefined && env !== undefined) return parseCniArgMac(env);
+  const mac = conf.mac;
+  if (mac === undefined) return undefined;
   const lower = mac.toLowerCase();
   if (!MAC_RE.test(lower)) {
     throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `invalid container MAC address ${q(mac)}: expected six hex pairs like "c2:11:22:33:44:55"`);

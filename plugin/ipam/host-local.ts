@@ -5,11 +5,12 @@
 // only one listing, the files created since, last_reserved_ip and the link()/rename() of the reservation
 // (never an exec, netlink, or a read of every lease).
 
+import { parseCniArgIps } from "../../core/cni/cni-args.js";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { Attachment, HostLocalIpamConf, NetConf, RangeSet } from "../../core/cni/netconf.js";
 import type { IpConfig, Result } from "../../core/cni/result.js";
 import { compareIp, formatIp, ipEqual, type IpAddr } from "../../core/ip.js";
-import { parseCidr, parseIp } from "../../core/ip-parse.js";
+import { parseIp } from "../../core/ip-parse.js";
 import { monotonicMs } from "../../native/index.js";
 import type { Logger } from "../types.js";
 import { readKernelBootId } from "./boot-id.js";
@@ -40,16 +41,7 @@ export function storeFor(conf: NetConf, ipam: HostLocalIpamConf, locker?: Locker
 export function requestedIps(conf: NetConf, cniArgs: ReadonlyMap<string, string>): IpAddr[] {
   const out: IpAddr[] = [];
   const env = cniArgs.get("IP");
-  if (env !== undefined && env !== "") {
-    for (const item of env.split(",")) {
-      const text = item.trim();
-      try {
-        out.push(text.includes("/") ? parseCidr(text).addr : parseIp(text));
-      } catch {
-        throw new CniError(CNI_ERROR_CODE.INVALID_ENVIRONMENT_VARIABLES, `CNI_ARGS: IP=${q(env)}: ${q(text)} is not an IP address`);
-      }
-    }
-  }
+  if (env !== undefined) out.push(...parseCniArgIps(env));
   out.push(...conf.requestedIps);
   return out.filter((ip, i) => out.findIndex((o) => ipEqual(o, ip)) === i);
 }

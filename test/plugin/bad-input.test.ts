@@ -128,6 +128,20 @@ const cases: Case[] = [
     code: 110,
     msg: /not-a-netns" (does not exist or )?is not a network namespace/,
   },
+  // --- strict values (issue 8): never trimmed, never "" for absent (before, IP=10.88.0.5\n was trimmed and a
+  // lease allocated, IP= and "gateway": "" meant absent, and "bridge": "" became the default bridge)
+  { name: "CNI_ARGS IP with a newline", inv: hl({ args: "IgnoreUnknown=1;IP=10.88.0.5\n" }, (d) => hostLocal(d)), code: 4, msg: /IP="10.88.0.5\\n"/ },
+  { name: "CNI_ARGS IP empty", inv: hl({ args: "IgnoreUnknown=1;IP=" }, (d) => hostLocal(d)), code: 4, msg: /IP is empty/ },
+  { name: "CNI_ARGS IP list with an empty item", inv: hl({ args: "IP=10.88.0.5," }, (d) => hostLocal(d)), code: 4, msg: /IP="10.88.0.5,": "" is not an IP address/ },
+  { name: "gateway empty", inv: hl({}, (d) => hostLocal(d, {}, { ranges: [[{ subnet: "10.88.0.0/24", gateway: "" }]] })), code: 7, msg: /gateway is empty/ },
+  { name: "dataDir with a trailing newline", inv: hl({}, (d) => hostLocal(d, {}, { dataDir: `${d}\n` })), code: 7, msg: /ipam.dataDir ".*\\n" has leading or trailing whitespace/ },
+  { name: "route gw empty", inv: hl({}, (d) => hostLocal(d, {}, { routes: [{ dst: "0.0.0.0/0", gw: "" }] })), code: 7, msg: /ipam.routes\[0\].gw is empty/ },
+  { name: "kubenet: bridge empty", kernel: true, inv: k({}, (d) => kubenet(d, { bridge: "" })), code: 7, msg: /bridge "" is empty/ },
+  { name: "kubenet: dataDir empty", kernel: true, inv: k({}, (d) => kubenet(d, {}, { dataDir: "" })), code: 7, msg: /ipam.dataDir "" is empty/ },
+  { name: "kubenet: ipam.type empty", kernel: true, inv: k({}, (d) => kubenet(d, {}, { type: "" })), code: 7, msg: /ipam.type "" is empty/ },
+  { name: "kubenet: dns nameserver not an IP", kernel: true, inv: k({}, (d) => kubenet(d, { dns: { nameservers: ["10.0.0.10 "] } })), code: 7, msg: /dns.nameservers\[0\] is not a valid IP address: "10.0.0.10 "/ },
+  { name: "kubenet: CNI_ARGS MAC empty", kernel: true, inv: k({ args: "MAC=" }, (d) => kubenet(d)), code: 4, msg: /MAC="" is not a MAC address/ },
+  { name: "kubenet: CNI_NETNS with a newline", kernel: true, inv: k({ netns: "/run/netns/none\n" }, (d) => kubenet(d)), code: 4, msg: /CNI_NETNS "\/run\/netns\/none\\n" has leading or trailing whitespace/ },
   { name: "kubenet: CHECK on a 0.3.1 config", kernel: true, inv: k({ command: "CHECK" }, (d) => kubenet(d, { cniVersion: "0.3.1" })), code: 1, msg: /"0.3.1" does not allow CHECK/ },
 ];
 
