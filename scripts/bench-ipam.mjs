@@ -68,7 +68,8 @@ function config(impl, subnet, dataDir, bridge) {
   // Ours: the agent's config. Go: the same minus ipam.routes (its isDefaultGateway adds the default route
   // itself and then fails with EEXIST on a configured 0.0.0.0/0).
   return impl === "ours"
-    ? { ...common, name: "kubenet", type: "kubenet", ipam: { ...ipam, routes: [{ dst: "0.0.0.0/0" }] } }
+    ? // agentSocket "off": the plugin in-process, as the Go one runs (the machine's /run is not the sandbox's).
+      { ...common, name: "kubenet", type: "kubenet", agentSocket: "off", ipam: { ...ipam, routes: [{ dst: "0.0.0.0/0" }] } }
     : { ...common, name: "gonet", type: "bridge", ipam };
 }
 
