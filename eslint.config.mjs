@@ -12,7 +12,6 @@ const MAX_FILE_LINES = 300;
 const longFunctions = {
 };
 const longFiles = {
-  "core/cni/netconf.ts": 472,
 };
 const sized = (fn, file) => ({
   "max-lines-per-function": ["error", { max: fn, skipBlankLines: true, skipComments: true, IIFEs: true }],

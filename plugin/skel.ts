@@ -5,12 +5,12 @@
 // conf.logFile), never stdout. Imports core/, native/index.ts (error classes only: koffi stays unloaded)
 // and plugin types; the commands are loaded by the caller.
 
+import { interfaceNameProblem } from "../core/cni/bridge-conf.js";
 import { checkCniArgKeys, checkCniArgValues, parseCniArgs } from "../core/cni/cni-args.js";
 import { CNI_ERROR_CODE, CniError, encodeError, q } from "../core/cni/errors.js";
 import { checkNetnsPath } from "../core/cni/limits.js";
 import {
   NAME_RE,
-  interfaceNameProblem,
   isPluginName,
   parseNetConf,
   peekCniVersion,

@@ -3,48 +3,23 @@
 // tolerated (kept in `raw`). Errors: 6 = not JSON / a known key of the wrong JSON type, 7 = a value
 // that is invalid for the network (bad name, CIDR, gateway, overlap...), 1 = unknown cniVersion.
 
-import {
-  bitsOf,
-  compareIp,
-  containsIp,
-  formatCidr,
-  formatIp,
-  hasHostBits,
-  lastAddressOf,
-  networkOf,
-  nextIp,
-  prevIp,
-  type IpAddr,
-  type IpNet,
-} from "../ip.js";
-import { parseCidr } from "../ip-parse.js";
+import type { IpAddr } from "../ip.js";
 import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 import { configDns, configRoute } from "./config-values.js";
-import { decodeError, invalid, ipAt, isObj, optArray, optBool, optInt, optObject, optString, optText, requestedIpAt, textProblem, type Json } from "./fields.js";
+import { decodeError, invalid, isObj, optArray, optBool, optInt, optObject, optString, optText, requestedIpAt, textProblem, type Json } from "./fields.js";
 import { checkConfigPath, checkLeaseDir } from "./limits.js";
 import { NO_HOST_PORTS, parseHostPorts, type HostPortConf } from "./portmap-conf.js";
 import { decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
-import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, isCniVersion, type CniVersion } from "./version.js";
+import { interfaceNameProblem, parseBridge, type BridgeConf } from "./bridge-conf.js";
+import { parseRangeSets, type RangeSet } from "./ranges.js";
+import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, isCniVersion, type CniVersion } from "./version.js";
 import { agentSocketProblem } from "./peek.js";
 
 // The cheap looks at stdin live in ./peek (the thin client loads them without this parser).
 export { DEFAULT_AGENT_SOCKET, agentSocketProblem, peekAgentSocket, peekCniVersion } from "./peek.js";
 
 export type PluginName = "kubenet" | "bridge" | "host-local" | "loopback" | "bandwidth" | "portmap";
-
-/** One host-local range, canonicalised with host-local's defaults. */
-export interface Range {
-  /** Network form (host bits zero). */
-  readonly subnet: IpNet;
-  readonly rangeStart: IpAddr;
-  readonly rangeEnd: IpAddr;
-  /** Skipped by the allocator. Defaults to network + 1. */
-  readonly gateway: IpAddr | undefined;
-}
-
-/** A non-empty list of ranges of one family: one address is allocated per range set. */
-export type RangeSet = readonly [Range, ...Range[]];
 
 export interface HostLocalIpamConf {
   readonly kind: "host-local";
@@ -68,33 +43,6 @@ export interface DelegatedIpamConf {
 }
 
 export type IpamConf = HostLocalIpamConf | DelegatedIpamConf;
-
-export interface VlanTrunk {
-  readonly id?: number | undefined;
-  readonly minID?: number | undefined;
-  readonly maxID?: number | undefined;
-}
-
-export interface BridgeConf {
-  readonly bridge: string;
-  readonly isGateway: boolean;
-  readonly isDefaultGateway: boolean;
-  readonly forceAddress: boolean;
-  readonly ipMasq: boolean;
-  readonly ipMasqBackend: "iptables" | "nftables" | undefined;
-  /** 0 = kernel default. */
-  readonly mtu: number;
-  readonly hairpinMode: boolean;
-  readonly promiscMode: boolean;
-  /** 0 = no VLAN. */
-  readonly vlan: number;
-  readonly vlanTrunk: readonly VlanTrunk[];
-  readonly preserveDefaultVlan: boolean;
-  readonly macspoofchk: boolean;
-  readonly enabledad: boolean;
-  readonly disableContainerInterface: boolean;
-  readonly portIsolation: boolean;
-}
 
 export interface Attachment {
   readonly containerId: string;
@@ -186,116 +134,6 @@ const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 /** A plugin binary name looked up in CNI_PATH: a file name, never a path. */
 const BINARY_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
 
-/** Checks an interface name the way the kernel and the Go lib do; returns the problem or undefined. */
-export function interfaceNameProblem(name: string): string | undefined {
-  if (name === "") return "is empty";
-  if (Buffer.byteLength(name) > 15) return "is longer than 15 bytes";
-  if (name === "." || name === "..") return "is . or ..";
-  if (/[/:\s]/.test(name)) return "contains /, : or whitespace";
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// host-local ranges (plugins/ipam/host-local/backend/allocator/range.go semantics, plus: the gateway
-// must lie in the subnet, and rangeStart <= rangeEnd).
-
-function rangeContains(r: Range, ip: IpAddr): boolean {
-  return containsIp(r.subnet, ip) && compareIp(r.rangeStart, ip) <= 0 && compareIp(ip, r.rangeEnd) <= 0;
-}
-
-/** host-local's Range.Overlaps: address ranges (not subnets) of one family share an address. */
-export function rangesOverlap(a: Range, b: Range): boolean {
-  if (a.subnet.addr.family !== b.subnet.addr.family) return false;
-  return rangeContains(a, b.rangeStart) || rangeContains(a, b.rangeEnd) || rangeContains(b, a.rangeStart) || rangeContains(b, a.rangeEnd);
-}
-
-export function formatRange(r: Range): string {
-  return `${formatIp(r.rangeStart)}-${formatIp(r.rangeEnd)}`;
-}
-
-/** Parses and canonicalises one range object `{subnet, rangeStart?, rangeEnd?, gateway?}`. */
-export function parseRange(v: unknown, path: string): Range {
-  if (!isObj(v)) throw decodeError(`${path} must be an object like {"subnet":"10.1.0.0/24"}, got ${q(v)}`);
-  const subnetText = v["subnet"];
-  if (subnetText === undefined || subnetText === null) throw invalid(`${path}.subnet is missing`);
-  if (subnetText === "") throw invalid(`${path}.subnet is empty: set the range's network, e.g. "10.244.1.0/24"`);
-  if (typeof subnetText !== "string") throw decodeError(`${path}.subnet must be a CIDR string, got ${q(subnetText)}`);
-  let subnet: IpNet;
-  try {
-    subnet = parseCidr(subnetText);
-  } catch {
-    throw invalid(`${path}.subnet is not a valid CIDR: ${q(subnetText)} (expected e.g. "10.244.1.0/24")`);
-  }
-  if (subnet.prefixLen > bitsOf(subnet.addr.family) - 2) {
-    throw invalid(`${path}.subnet: network ${q(subnetText)} is too small to allocate from (use at most /${bitsOf(subnet.addr.family) - 2})`);
-  }
-  if (hasHostBits(subnet)) {
-    throw invalid(
-      `${path}.subnet: network ${q(subnetText)} has host bits set; for a /${subnet.prefixLen} the network address is ${formatIp(networkOf(subnet).addr)}`,
-    );
-  }
-  const inSubnet = (key: string): IpAddr | undefined => {
-    const raw = v[key];
-    if (raw === undefined || raw === null) return undefined;
-    if (raw === "") throw invalid(`${path}.${key} is empty: remove it for the default, or set an address in ${q(subnetText)}`);
-    const ip = ipAt(raw, `${path}.${key}`);
-    if (!containsIp(subnet, ip)) throw invalid(`${path}.${key} ${q(raw)} is not in subnet ${q(subnetText)}`);
-    return ip;
-  };
-  const gateway = inSubnet("gateway") ?? nextIp(subnet.addr);
-  const rangeStart = inSubnet("rangeStart") ?? nextIp(subnet.addr);
-  // IPv4: the broadcast address is never allocated; IPv6 has no broadcast.
-  const last = lastAddressOf(subnet);
-  const rangeEnd = inSubnet("rangeEnd") ?? (subnet.addr.family === 4 ? prevIp(last) : last);
-  if (compareIp(rangeStart, rangeEnd) > 0) {
-    throw invalid(`${path}: rangeStart ${formatIp(rangeStart)} is after rangeEnd ${formatIp(rangeEnd)}`);
-  }
-  return { subnet, rangeStart, rangeEnd, gateway };
-}
-
-/** Parses a range set (non-empty list of ranges of one family that do not overlap). */
-export function parseRangeSet(v: unknown, path: string): RangeSet {
-  if (!Array.isArray(v)) throw decodeError(`${path} must be a list of ranges like [{"subnet":"10.1.0.0/24"}], got ${q(v)}`);
-  if (v.length === 0) throw invalid(`${path} is an empty range set`);
-  const ranges = v.map((r, i) => parseRange(r, `${path}[${i}]`));
-  const family = ranges[0]!.subnet.addr.family;
-  ranges.forEach((r, i) => {
-    if (r.subnet.addr.family !== family) throw invalid(`${path} mixes address families (${path}[${i}] is IPv${r.subnet.addr.family})`);
-    ranges.slice(0, i).forEach((other, j) => {
-      if (rangesOverlap(other, r)) {
-        throw invalid(`${path}: ranges ${formatCidr(other.subnet)} (${formatRange(other)}) and ${formatCidr(r.subnet)} (${formatRange(r)}) overlap (${path}[${j}] and ${path}[${i}])`);
-      }
-    });
-  });
-  return ranges as unknown as RangeSet;
-}
-
-/** The range sets in order, validated together (families, overlaps); lenient (DEL): [] when invalid. */
-function parseRangeSets(sets: readonly { raw: unknown; path: string }[], version: CniVersion, lenient: boolean): RangeSet[] {
-  try {
-    if (sets.length === 0) throw invalid(`ipam: no IP ranges specified: set ipam.ranges, e.g. [[{"subnet":"10.244.1.0/24"}]]`);
-    const ranges = sets.map(({ raw, path }) => (path === "ipam" ? [parseRange((raw as Json[])[0], "ipam")] : parseRangeSet(raw, path)) as RangeSet);
-    const perFamily = { 4: 0, 6: 0 };
-    ranges.forEach((set) => perFamily[set[0].subnet.addr.family]++);
-    if ((perFamily[4] > 1 || perFamily[6] > 1) && !cniVersionAtLeast(version, "0.3.0")) {
-      throw invalid(`cniVersion ${q(version)} does not support more than one address per family: use cniVersion "0.3.0" or newer`);
-    }
-    ranges.forEach((a, i) =>
-      ranges.slice(i + 1).forEach((b, k) => {
-        const j = i + 1 + k;
-        for (const ra of a) for (const rb of b) {
-          if (rangesOverlap(ra, rb)) {
-            throw invalid(`ipam: range set ${i} (${sets[i]!.path}, ${formatRange(ra)}) overlaps with range set ${j} (${sets[j]!.path}, ${formatRange(rb)})`);
-          }
-        }
-      }),
-    );
-    return ranges;
-  } catch (e) {
-    if (!lenient) throw e;
-    return [];
-  }
-}
 
 function parseHostLocal(ipam: Json, plugin: PluginName, version: CniVersion, runtimeConfig: Json, lenient: boolean, ignored?: string[]): HostLocalIpamConf {
   const sets: { raw: unknown; path: string }[] = [];
@@ -362,63 +200,6 @@ function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeCo
 // ---------------------------------------------------------------------------------------------------
 // bridge / kubenet
 
-function parseBridge(raw: Json, plugin: "kubenet" | "bridge", hasIpam: boolean): BridgeConf {
-  const kubenet = plugin === "kubenet";
-  const b = (key: string, dflt: boolean): boolean => optBool(raw, key, "") ?? dflt;
-  const bridge = optText(raw, "bridge", "", kubenet ? '"cbr0"' : '"cni0"') ?? (kubenet ? "cbr0" : "cni0");
-  const problem = interfaceNameProblem(bridge);
-  if (problem) throw invalid(`bridge name ${q(bridge)} ${problem}: use a Linux interface name such as "cbr0"`);
-  const promiscMode = b("promiscMode", false);
-  const hairpinMode = b("hairpinMode", kubenet && !promiscMode);
-  if (hairpinMode && promiscMode) throw invalid(`cannot set hairpinMode and promiscMode at the same time: set one of them to false`);
-  const isDefaultGateway = b("isDefaultGateway", kubenet);
-  const isGateway = b("isGateway", kubenet) || isDefaultGateway;
-  const mtu = optInt(raw, "mtu", "") ?? 0;
-  if (mtu !== 0 && (mtu < 68 || mtu > 65535)) throw invalid(`mtu ${mtu} is out of range: use 68..65535, or 0 for the kernel default`);
-  const vlan = optInt(raw, "vlan", "") ?? 0;
-  if (vlan < 0 || vlan > 4094) throw invalid(`invalid VLAN ID ${vlan} (must be between 0 and 4094)`);
-  const vlanTrunk = (optArray(raw, "vlanTrunk", "") ?? []).map((t, i): VlanTrunk => {
-    const path = `vlanTrunk[${i}].`;
-    if (!isObj(t)) throw decodeError(`vlanTrunk[${i}] must be an object like {"id":100} or {"minID":100,"maxID":200}, got ${q(t)}`);
-    const id = optInt(t, "id", path);
-    const minID = optInt(t, "minID", path);
-    const maxID = optInt(t, "maxID", path);
-    for (const [k, n] of [["id", id], ["minID", minID], ["maxID", maxID]] as const) {
-      if (n !== undefined && (n < 1 || n > 4094)) throw invalid(`${path}${k} ${n} is out of range (must be between 1 and 4094)`);
-    }
-    if ((minID === undefined) !== (maxID === undefined)) throw invalid(`vlanTrunk[${i}]: set both minID and maxID, or id`);
-    if (minID !== undefined && maxID !== undefined && minID > maxID) throw invalid(`vlanTrunk[${i}]: minID ${minID} is greater than maxID ${maxID}`);
-    if (id === undefined && minID === undefined) throw invalid(`vlanTrunk[${i}] has neither id nor minID/maxID`);
-    return { id, minID, maxID };
-  });
-  if (vlan > 0 && vlanTrunk.length > 0) throw invalid(`cannot set vlan and vlanTrunk at the same time`);
-  const backend = optString(raw, "ipMasqBackend", "");
-  if (backend !== undefined && backend !== "iptables" && backend !== "nftables") {
-    throw invalid(`ipMasqBackend ${q(backend)} is not supported: use "iptables" or "nftables"`);
-  }
-  const disableContainerInterface = b("disableContainerInterface", false);
-  if (disableContainerInterface && hasIpam) {
-    throw invalid(`cannot use IPAM when disableContainerInterface is set: remove "ipam" or the flag`);
-  }
-  return {
-    bridge,
-    isGateway,
-    isDefaultGateway,
-    forceAddress: b("forceAddress", kubenet),
-    ipMasq: b("ipMasq", false),
-    ipMasqBackend: backend === "iptables" || backend === "nftables" ? backend : undefined,
-    mtu,
-    hairpinMode,
-    promiscMode,
-    vlan,
-    vlanTrunk,
-    preserveDefaultVlan: b("preserveDefaultVlan", false),
-    macspoofchk: b("macspoofchk", false),
-    enabledad: b("enabledad", false),
-    disableContainerInterface,
-    portIsolation: b("portIsolation", false),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 

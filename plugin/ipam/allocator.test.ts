@@ -1,6 +1,6 @@
 import t from "tap";
 import { throwsCni } from "../../test/support/assert-cni.js";
-import { parseRangeSet, type RangeSet } from "../../core/cni/netconf.js";
+import { parseRangeSet, type RangeSet } from "../../core/cni/ranges.js";
 import { formatIp, type IpAddr } from "../../core/ip.js";
 import { parseIp } from "../../core/ip-parse.js";
 import { allocate, candidates } from "./allocator.js";

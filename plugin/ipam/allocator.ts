@@ -3,14 +3,10 @@
 // ranges (wrapping), skipping each range's gateway. Synchronous; the caller holds the store's lock.
 
 import { CNI_ERROR_CODE, CniError } from "../../core/cni/errors.js";
-import { formatRange, type Range, type RangeSet } from "../../core/cni/netconf.js";
+import { formatRange, rangeContains, type Range, type RangeSet } from "../../core/cni/ranges.js";
 import type { IpConfig } from "../../core/cni/result.js";
-import { compareIp, containsIp, formatIp, ipEqual, nextIp, type IpAddr } from "../../core/ip.js";
+import { formatIp, ipEqual, nextIp, type IpAddr } from "../../core/ip.js";
 import { legacyOwnedBy, ownedBy, type Lease, type LeaseOwner, type LeaseStore } from "./store.js";
-
-export function rangeContains(r: Range, ip: IpAddr): boolean {
-  return containsIp(r.subnet, ip) && compareIp(r.rangeStart, ip) <= 0 && compareIp(ip, r.rangeEnd) <= 0;
-}
 
 export function rangeFor(set: RangeSet, ip: IpAddr): Range | undefined {
   return set.find((r) => rangeContains(r, ip));

@@ -7,14 +7,15 @@
 
 import { parseCniArgIps } from "../../core/cni/cni-args.js";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
-import type { Attachment, HostLocalIpamConf, NetConf, RangeSet } from "../../core/cni/netconf.js";
+import type { Attachment, HostLocalIpamConf, NetConf } from "../../core/cni/netconf.js";
+import { rangeContains, type RangeSet } from "../../core/cni/ranges.js";
 import type { IpConfig, Result } from "../../core/cni/result.js";
 import { compareIp, formatIp, ipEqual, type IpAddr } from "../../core/ip.js";
 import { parseIp } from "../../core/ip-parse.js";
 import { monotonicMs } from "../../native/index.js";
 import type { Logger } from "../types.js";
 import { readKernelBootId } from "./boot-id.js";
-import { allocate, formatRangeSet, rangeContains, rangeFor } from "./allocator.js";
+import { allocate, formatRangeSet, rangeFor } from "./allocator.js";
 import { DiskStore, type Locker } from "./disk-store.js";
 import { readResolvConf } from "./resolv-conf.js";
 import { legacyOwnedBy, ownedBy, type Lease, type LeaseContent, type LeaseOwner, type LeaseStore } from "./store.js";

@@ -1,7 +1,8 @@
 // plugin/ipam/store: the lease store the allocator works on (like host-local's backend.Store), and the
 // owner encoding of a lease. Pure: no I/O here; plugin/ipam/disk-store.ts is the on-disk implementation.
 
-import { NAME_RE, interfaceNameProblem } from "../../core/cni/netconf.js";
+import { interfaceNameProblem } from "../../core/cni/bridge-conf.js";
+import { NAME_RE } from "../../core/cni/netconf.js";
 import type { IpAddr } from "../../core/ip.js";
 
 /** Who holds a lease: `containerID\r\nifname` on disk. */
