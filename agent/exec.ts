@@ -22,7 +22,7 @@ export interface ExecOptions {
  */
 export type ExecFn = (file: string, args: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
 
-export class ExecError extends Error {
+class ExecError extends Error {
   override readonly name = "ExecError";
   readonly result: ExecResult;
   constructor(message: string, result: ExecResult) {

@@ -73,7 +73,7 @@ const KNOWN_CNI_ARGS: Readonly<Record<PluginName, readonly string[]>> = {
   portmap: [],
 };
 
-export const ABOUT = "kubenet-ts CNI plugin (kubenet, bridge, host-local, loopback, bandwidth, portmap)";
+const ABOUT = "kubenet-ts CNI plugin (kubenet, bridge, host-local, loopback, bandwidth, portmap)";
 
 /** The plugin named by the executable: "host-local" for dist/host-local; anything unknown acts as kubenet. */
 export function invokedPlugin(invokedAs: string): PluginName {
@@ -188,13 +188,13 @@ function envError(msg: string): CniError {
 }
 
 /** Spec §"Parameters": CNI_CONTAINERID grammar. */
-export function checkContainerId(id: string): void {
+function checkContainerId(id: string): void {
   if (!NAME_RE.test(id)) {
     throw envError(`invalid characters in CNI_CONTAINERID ${q(id)}: use letters, digits, "_", "." and "-", starting with a letter or digit`);
   }
 }
 
-export function checkIfName(name: string): void {
+function checkIfName(name: string): void {
   const problem = interfaceNameProblem(name);
   if (problem) throw envError(`CNI_IFNAME ${q(name)} ${problem}: use a Linux interface name of 1-15 characters such as "eth0"`);
 }

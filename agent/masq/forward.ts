@@ -12,8 +12,8 @@ import { formatRuleArgs, parseIptablesSave, sameArgs, type SavedTable } from "..
 import type { Iptables } from "./iptables.js";
 
 export const FORWARD_CHAIN = "KUBENET-FORWARD";
-export const FORWARD_JUMP_COMMENT = "kubenet: pod traffic is forwarded whatever the FORWARD policy";
-export const FORWARD_ACCEPT_COMMENT = "kubenet: cluster traffic is forwarded";
+const FORWARD_JUMP_COMMENT = "kubenet: pod traffic is forwarded whatever the FORWARD policy";
+const FORWARD_ACCEPT_COMMENT = "kubenet: cluster traffic is forwarded";
 
 export interface ForwardSpec {
   readonly family: IpFamily;
@@ -22,11 +22,11 @@ export interface ForwardSpec {
   readonly cidrs: readonly IpNet[];
 }
 
-export function renderForwardJumpArgs(spec: ForwardSpec): string[] {
+function renderForwardJumpArgs(spec: ForwardSpec): string[] {
   return ["-m", "comment", "--comment", FORWARD_JUMP_COMMENT, "-j", spec.chain];
 }
 
-export function renderForwardChainArgs(spec: ForwardSpec): string[][] {
+function renderForwardChainArgs(spec: ForwardSpec): string[][] {
   return spec.cidrs.flatMap((c) => [
     ["-s", formatCidr(c), "-m", "comment", "--comment", FORWARD_ACCEPT_COMMENT, "-j", "ACCEPT"],
     ["-d", formatCidr(c), "-m", "comment", "--comment", FORWARD_ACCEPT_COMMENT, "-j", "ACCEPT"],
@@ -36,7 +36,7 @@ export function renderForwardChainArgs(spec: ForwardSpec): string[][] {
 const jumpsTo = (args: readonly string[], chain: string): boolean => args.some((a, i) => (a === "-j" || a === "-g") && args[i + 1] === chain);
 
 /** The restore payload that brings the filter table to `spec`, or undefined when it is already there. */
-export function renderForwardRestore(spec: ForwardSpec, saved: SavedTable): string | undefined {
+function renderForwardRestore(spec: ForwardSpec, saved: SavedTable): string | undefined {
   const wanted = renderForwardChainArgs(spec);
   const have = saved.rules.filter((r) => r.chain === spec.chain).map((r) => r.args);
   const chainOk = saved.chains.has(spec.chain) && have.length === wanted.length && wanted.every((w, i) => sameArgs(w, have[i] ?? []));
@@ -63,7 +63,7 @@ export async function syncForward(ipt: Iptables, spec: ForwardSpec): Promise<num
 }
 
 /** The payload removing every jump to our chain and the chain itself; undefined when nothing is there. */
-export function renderForwardCleanup(chain: string, saved: SavedTable): string | undefined {
+function renderForwardCleanup(chain: string, saved: SavedTable): string | undefined {
   const refs = saved.rules.filter((r) => r.chain !== chain && jumpsTo(r.args, chain));
   if (refs.length === 0 && !saved.chains.has(chain)) return undefined;
   const lines = ["*filter"];

@@ -8,7 +8,7 @@ import { MAX_TIMER_MS, parseDuration } from "../duration.js";
 import { parseYamlSubset, type YamlValue } from "./yaml-subset.js";
 
 /** ip-masq-agent's limit on the number of nonMasqueradeCIDRs (link-local not counted). */
-export const CIDR_LIMIT = 64;
+const CIDR_LIMIT = 64;
 
 export interface MasqConfig {
   /** undefined = key absent: use the agent's defaults (cluster CIDR, else the PodCIDR). */

@@ -10,12 +10,12 @@ import { formatRuleArgs, sameArgs, type SavedRule, type SavedTable } from "../..
 
 export const DEFAULT_MASQ_CHAIN = "KUBENET-MASQ";
 /** Every comment we write starts with this; rules carrying it in POSTROUTING are ours (also kubenet's old one). */
-export const COMMENT_PREFIX = "kubenet:";
+const COMMENT_PREFIX = "kubenet:";
 
-export const JUMP_COMMENT = "kubenet: pod traffic to non-local destinations is subject to masquerade rules";
-export const LINK_LOCAL_COMMENT = "kubenet: link-local destinations are not masqueraded";
-export const NON_MASQ_COMMENT = "kubenet: destinations in nonMasqueradeCIDRs are not masqueraded";
-export const MASQ_COMMENT = "kubenet: outbound traffic is masqueraded (must be last in chain)";
+const JUMP_COMMENT = "kubenet: pod traffic to non-local destinations is subject to masquerade rules";
+const LINK_LOCAL_COMMENT = "kubenet: link-local destinations are not masqueraded";
+const NON_MASQ_COMMENT = "kubenet: destinations in nonMasqueradeCIDRs are not masqueraded";
+const MASQ_COMMENT = "kubenet: outbound traffic is masqueraded (must be last in chain)";
 
 /** The desired masquerade state of one family. */
 export interface MasqChainSpec {
@@ -29,7 +29,7 @@ export interface MasqChainSpec {
 }
 
 /** The POSTROUTING rule that sends pod traffic to our chain (arguments after "-A POSTROUTING"). */
-export function renderJumpArgs(spec: MasqChainSpec): string[] {
+function renderJumpArgs(spec: MasqChainSpec): string[] {
   return [
     "-s", formatCidr(spec.podCidr),
     "-m", "comment", "--comment", JUMP_COMMENT,
@@ -39,7 +39,7 @@ export function renderJumpArgs(spec: MasqChainSpec): string[] {
 }
 
 /** The rules of our chain, in order (arguments after "-A <chain>"). */
-export function renderChainArgs(spec: MasqChainSpec): string[][] {
+function renderChainArgs(spec: MasqChainSpec): string[][] {
   const rules = spec.returnCidrs.map(({ cidr, linkLocal }) => [
     "-d", formatCidr(cidr),
     "-m", "comment", "--comment", linkLocal ? LINK_LOCAL_COMMENT : NON_MASQ_COMMENT,
@@ -64,7 +64,7 @@ export function isUpToDate(plan: MasqPlan): boolean {
 }
 
 /** Rules in POSTROUTING that this agent (or kubenet before it) put there. */
-export function findOwnPostroutingRules(saved: SavedTable, chain: string): SavedRule[] {
+function findOwnPostroutingRules(saved: SavedTable, chain: string): SavedRule[] {
   return saved.rules.filter((r) => r.chain === "POSTROUTING" && isOwnRule(r.args, chain));
 }
 

@@ -116,13 +116,13 @@ function soft<T>(ignored: string[] | undefined, parse: () => T, fallback: () => 
   }
 }
 
-export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
+const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 /**
  * The lock is fair (waiters are served in order) and a dead holder's lock is dropped by the kernel, so a long
  * wait is a long queue on a loaded node, which is progress: failing it (11) makes the runtime redo the whole
  * sandbox. The reference host-local waits forever; this bounds the wait well inside kubelet's 2 min.
  */
-export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 const MAX_LOCK_TIMEOUT_MS = 10 * 60_000;
 
 export const PLUGIN_NAMES: readonly PluginName[] = ["kubenet", "bridge", "host-local", "loopback", "bandwidth", "portmap"];
@@ -225,7 +225,7 @@ function parseAttachments(v: unknown, key: string): Attachment[] {
 }
 
 /** The stdin JSON object, or CniError 6. */
-export function parseJsonObject(stdin: Uint8Array | string): Json {
+function parseJsonObject(stdin: Uint8Array | string): Json {
   const text = typeof stdin === "string" ? stdin : Buffer.from(stdin).toString("utf8");
   if (text.trim() === "") throw decodeError(`no network configuration on stdin: the runtime must pass the config JSON on stdin`);
   let raw: unknown;
@@ -240,7 +240,7 @@ export function parseJsonObject(stdin: Uint8Array | string): Json {
 }
 
 /** The config's cniVersion, "0.1.0" when absent (the Go lib). @throws CniError 6 (not a string) / 1 (unknown) */
-export function parseCniVersion(raw: Json): CniVersion {
+function parseCniVersion(raw: Json): CniVersion {
   const v = raw["cniVersion"];
   if (v === undefined || v === null || v === "") return DEFAULT_CNI_VERSION;
   if (typeof v !== "string") throw decodeError(`cniVersion must be a string like "1.0.0", got ${q(v)}`);
@@ -253,7 +253,7 @@ export function parseCniVersion(raw: Json): CniVersion {
 }
 
 /** The network name, checked against the spec grammar (it names the lease directory). @throws CniError 6/7 */
-export function parseNetworkName(raw: Json): string {
+function parseNetworkName(raw: Json): string {
   const name = raw["name"];
   if (name === undefined || name === null || name === "") throw invalid(`missing network name: set "name" in the network configuration`);
   if (typeof name !== "string") throw decodeError(`name must be a string, got ${q(name)}`);
@@ -264,7 +264,7 @@ export function parseNetworkName(raw: Json): string {
 }
 
 /** The plugin that serves this config: the invoked name, or for `kubenet` the config's type. */
-export function pluginFor(raw: Json, invoked: PluginName): PluginName {
+function pluginFor(raw: Json, invoked: PluginName): PluginName {
   if (invoked !== "kubenet") return invoked;
   const type = raw["type"];
   if (type === undefined || type === null) return "kubenet";

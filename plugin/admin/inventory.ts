@@ -67,7 +67,7 @@ export interface InventoryOptions {
 const CONF_EXT = /\.(conf|conflist|json)$/;
 
 /** The first config in the directory (lexical order, like libcni) that holds our kubenet/bridge plugin. */
-export function findConf(confDir: string): { file: string; conf: NetConf } | undefined {
+function findConf(confDir: string): { file: string; conf: NetConf } | undefined {
   let names: string[];
   try {
     names = readdirSync(confDir).filter((n) => CONF_EXT.test(n)).sort();

@@ -8,8 +8,7 @@ import { collectInventory } from "./inventory.js";
 import { gcText, runGc } from "./gc.js";
 import { statusJson, statusText } from "./render.js";
 
-export const ADMIN_COMMANDS = ["status", "gc"] as const;
-export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
+export type AdminCommand = "status" | "gc";
 
 const USAGE = `usage:
   kubenet status [--json] [flags]          the node's pod network: config, agent, bridge, ranges, one row per

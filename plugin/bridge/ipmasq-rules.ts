@@ -15,9 +15,7 @@ import { argOf, formatRule, jumpsTo, sameArgs, targetOf, type SavedTable } from 
 const MASQ_TABLE = "nat";
 const CHAIN_PREFIX = "CNI-";
 /** iptables chain names are limited to 28 characters; the reference fills them with hash. */
-export const MASQ_CHAIN_LENGTH = 28;
-/** A reference per-container chain: "CNI-" + 24 lower-case hex digits. (portmap's "CNI-DN-..." never matches.) */
-export const MASQ_CHAIN_RE = /^CNI-[0-9a-f]{24}$/;
+const MASQ_CHAIN_LENGTH = 28;
 const MULTICAST: Readonly<Record<IpFamily, string>> = { 4: "224.0.0.0/4", 6: "ff00::/8" };
 
 /** The chain name from the hex SHA-512 of network name + container ID (the caller hashes: no crypto here). */

@@ -19,7 +19,7 @@ export interface MasqOwner {
 }
 
 /** The chain name of (network, containerID): "CNI-" + the first 24 hex digits of sha512(network + id). */
-export function masqChainName(network: string, containerId: string): string {
+function masqChainName(network: string, containerId: string): string {
   // node:crypto on first use only: a pod without ipMasq (kubenet's default) never loads it.
   const { createHash } = process.getBuiltinModule("node:crypto");
   return chainNameFromDigest(createHash("sha512").update(network + containerId).digest("hex"));

@@ -25,7 +25,7 @@ export function interfaceExistsError(ifName: string, netnsPath: string): CniErro
  * "veth" + 8 random hex digits, from the kernel's CSPRNG like the reference plugin's. /dev/urandom rather than
  * node:crypto, which would cost every ADD ~2 ms of module loading for 4 bytes.
  */
-export function randomVethName(): string {
+function randomVethName(): string {
   const bytes = Buffer.alloc(4);
   const fd = openSync("/dev/urandom", "r");
   try {

@@ -29,8 +29,8 @@ import { waitFileLock, type FileLock, type FileLockOptions } from "../../native/
 import { BOOT_ID_FILE, parseBootId } from "./boot-id.js";
 import { decodeLeaseContent, encodeLeaseOwner, type Lease, type LeaseContent, type LeaseOwner, type LeaseStore } from "./store.js";
 
-export const LOCK_FILE = "lock";
-export const LAST_RESERVED_PREFIX = "last_reserved_ip.";
+const LOCK_FILE = "lock";
+const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 /** Temp files start with "." so no IP parser (ours or host-local's) mistakes them for a lease. */
 const TEMP_PREFIX = ".kubenet-tmp-";
 

@@ -34,12 +34,12 @@ export interface HostLocalCall {
   readonly bootIdPath?: string;
 }
 
-export function storeFor(conf: NetConf, ipam: HostLocalIpamConf, locker?: Locker): LeaseStore {
+function storeFor(conf: NetConf, ipam: HostLocalIpamConf, locker?: Locker): LeaseStore {
   return new DiskStore({ dataDir: ipam.dataDir, network: conf.name, lockTimeoutMs: conf.lockTimeoutMs, ...(locker ? { locker } : {}) });
 }
 
 /** CNI_ARGS IP= (comma-separated IPs or CIDRs), then args.cni.ips, then runtimeConfig.ips; de-duplicated. */
-export function requestedIps(conf: NetConf, cniArgs: ReadonlyMap<string, string>): IpAddr[] {
+function requestedIps(conf: NetConf, cniArgs: ReadonlyMap<string, string>): IpAddr[] {
   const out: IpAddr[] = [];
   const env = cniArgs.get("IP");
   if (env !== undefined) out.push(...parseCniArgIps(env));

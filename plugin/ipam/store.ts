@@ -26,7 +26,7 @@ export interface Lease {
 }
 
 /** host-local's separator between container ID and interface name. */
-export const LINE_BREAK = "\r\n";
+const LINE_BREAK = "\r\n";
 
 /** The bytes host-local writes: the trimmed container ID, CRLF, the interface name; no trailing newline. */
 export function encodeLeaseOwner(owner: LeaseOwner): string {
