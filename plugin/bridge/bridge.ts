@@ -4,6 +4,8 @@
 // "already exists" and then re-reads and verifies what it found.
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import type { BridgeConf } from "../../core/cni/bridge-conf.js";
+import type { NetConf } from "../../core/cni/netconf.js";
 import type { IpConfig } from "../../core/cni/result.js";
 import { formatCidr, ipEqual, isLinkLocal, networkOf, netEqual, overlaps, type IpNet } from "../../core/ip.js";
 import type { Link } from "../../native/index.js";
@@ -15,6 +17,14 @@ export interface BridgeOptions {
   readonly mtu: number;
   readonly mac?: string | undefined;
   readonly promiscMode: boolean;
+}
+
+/** The bridge part of the config; kubenet/bridge configs always have it. */
+export function bridgeConfOf(conf: NetConf): BridgeConf {
+  if (conf.bridge === undefined) {
+    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `plugin type ${q(conf.type)} has no bridge settings`);
+  }
+  return conf.bridge;
 }
 
 function assertBridge(link: Link, name: string): Link {

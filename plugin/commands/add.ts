@@ -16,30 +16,18 @@ import type { CniInterface, Dns, IpConfig, Result } from "../../core/cni/result.
 import { cniVersionAtLeast } from "../../core/cni/version.js";
 import { networkOf, nextIp } from "../../core/ip.js";
 import { IF_OPER_UP, monotonicMs } from "../../native/index.js";
-import { ensureBridge, ensureGatewayAddrs, gatewayNets } from "../bridge/bridge.js";
+import { bridgeConfOf, ensureBridge, ensureGatewayAddrs, gatewayNets } from "../bridge/bridge.js";
 import { configureContainerIface, planRoutes, reportedRoutes, setLoopbackUp } from "../bridge/container-iface.js";
 import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import { hostPortsContextOf, portRequestOf, setupKubenetHostPorts, teardownKubenetHostPorts } from "../portmap/kubenet.js";
 import { attachHostVeth, createVeth, deleteLinkIfPresent, interfaceExistsError, type VethPair } from "../bridge/veth.js";
 import { addBandwidth } from "../bandwidth/attach.js";
-import { ipamAdd, ipamDel, type IpamCall } from "../ipam/index.js";
+import { ipamAdd, ipamCallOf, ipamDel } from "../ipam/index.js";
 import type { AddRequest, PluginContext } from "../types.js";
 import { UndoStack } from "../undo-stack.js";
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-
-/** The bridge part of the config; kubenet/bridge configs always have it. */
-export function bridgeConfOf(conf: NetConf): BridgeConf {
-  if (conf.bridge === undefined) {
-    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `plugin type ${q(conf.type)} has no bridge settings`);
-  }
-  return conf.bridge;
-}
-
-export function ipamCallOf(req: { containerId: string; ifName: string; conf: NetConf; cniPath: readonly string[]; cniArgs: ReadonlyMap<string, string> }, ctx: PluginContext): IpamCall {
-  return { containerId: req.containerId, ifName: req.ifName, conf: req.conf, cniPath: req.cniPath, cniArgs: req.cniArgs, ctx };
-}
 
 /** Container MAC: runtimeConfig.mac > args.cni.mac (both in conf.mac) > CNI_ARGS MAC=. Validated. */
 export function containerMacOf(conf: NetConf, cniArgs: ReadonlyMap<string, string>): string | undefined {

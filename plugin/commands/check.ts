@@ -9,16 +9,15 @@ import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import { hostVethAlias } from "../../core/cni/host-veth-alias.js";
 import type { CniInterface, Result } from "../../core/cni/result.js";
 import { formatCidr, netEqual, type IpNet } from "../../core/ip.js";
-import { findBridge } from "../bridge/bridge.js";
+import { bridgeConfOf, findBridge } from "../bridge/bridge.js";
 import { describeRoute, routeMatches } from "../bridge/container-iface.js";
 import { checkIpMasq, masqContextOf, masqOwnerOf } from "../bridge/ipmasq.js";
 import { checkHostPorts, hostPortsContextOf, portRequestOf } from "../portmap/kubenet.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import type { Link } from "../../native/index.js";
 import { aliasOf } from "../bridge/veth.js";
-import { ipamCheck } from "../ipam/index.js";
+import { ipamCallOf, ipamCheck } from "../ipam/index.js";
 import type { CheckRequest, PluginContext } from "../types.js";
-import { bridgeConfOf, ipamCallOf } from "./add.js";
 
 function mismatch(msg: string): CniError {
   return new CniError(CNI_ERROR_CODE.CHECK_MISMATCH, msg);

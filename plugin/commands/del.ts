@@ -11,10 +11,9 @@ import { hostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { masqContextOf, masqOwnerOf, teardownIpMasq } from "../bridge/ipmasq.js";
 import { findContainerNs, openHostNs, wrapKernelError } from "../bridge/netns.js";
 import { deleteLinkIfPresent, findHostVeths } from "../bridge/veth.js";
-import { ipamDel } from "../ipam/index.js";
+import { ipamCallOf, ipamDel } from "../ipam/index.js";
 import { hostPortsContextOf, needsHostPortTeardown, teardownKubenetHostPorts } from "../portmap/kubenet.js";
 import type { DelRequest, PluginContext } from "../types.js";
-import { ipamCallOf } from "./add.js";
 import { throwCollected } from "./best-effort.js";
 
 /**

@@ -13,7 +13,7 @@ import { aliasOf, deleteLinkIfPresent } from "../bridge/veth.js";
 import { ipamGc } from "../ipam/index.js";
 import { gcKubenetHostPorts, hostPortsContextOf } from "../portmap/kubenet.js";
 import type { GcRequest, PluginContext } from "../types.js";
-import { bridgeConfOf } from "./add.js";
+import { bridgeConfOf } from "../bridge/bridge.js";
 import { asError, throwCollected } from "./best-effort.js";
 
 export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {

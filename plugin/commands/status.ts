@@ -13,7 +13,7 @@ import { openHostNs } from "../bridge/netns.js";
 import { aliasOf } from "../bridge/veth.js";
 import { ipamStatus } from "../ipam/index.js";
 import type { PluginContext, StatusRequest } from "../types.js";
-import { bridgeConfOf } from "./add.js";
+import { bridgeConfOf } from "../bridge/bridge.js";
 
 export async function cmdStatus(req: StatusRequest, ctx: PluginContext): Promise<void> {
   const conf = req.conf;

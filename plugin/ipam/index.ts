@@ -20,6 +20,11 @@ export interface IpamCall {
   readonly cniArgs: ReadonlyMap<string, string>;
 }
 
+/** The IPAM call of a CNI request (ADD, CHECK or DEL): who asks, for which interface, with what config. */
+export function ipamCallOf(req: { containerId: string; ifName: string; conf: NetConf; cniPath: readonly string[]; cniArgs: ReadonlyMap<string, string> }, ctx: PluginContext): IpamCall {
+  return { containerId: req.containerId, ifName: req.ifName, conf: req.conf, cniPath: req.cniPath, cniArgs: req.cniArgs, ctx };
+}
+
 function ipamOf(conf: NetConf): NonNullable<NetConf["ipam"]> {
   if (conf.ipam === undefined) {
     throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `network ${q(conf.name)} has no "ipam" section (or no ipam.type)`);
