@@ -6,28 +6,17 @@
 // `unshare --net --mount` with tmpfs over /run: no trace on the machine.
 //   node bench-hostport.cjs --dist DIR --work DIR [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-dropin]
 
-import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { loadavg } from "node:os";
-import { join, resolve } from "node:path";
-import { cpuTimes, newCell, renderTable, type Cell, type Op } from "./bench-cni-stats.js";
+import { join } from "node:path";
+import { newCell, renderTable, type Cell, type Op } from "./bench-cni-stats.js";
+import { GO, LOOPBACK_CONF, arg, benchFlags, bridgeConf, invoke, netns, phase } from "./bench-cni-driver.js";
 
 // ADD and DEL only: Debian's portmap (v1.1.1) fails every CHECK (it looks for the IPv4 rules through
 // ip6tables), so CHECK cannot be timed side by side; its rows stay empty.
 const OPS: readonly Op[] = ["ADD", "DEL"];
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-
-const dist = resolve(arg("--dist", "dist"));
-const work = resolve(arg("--work", ""));
-const pods = Number(arg("--pods", "16"));
-const rounds = Number(arg("--rounds", "3"));
-const concurrencies = arg("--c", "1,8").split(",").map(Number);
-const GO = "/usr/lib/cni";
-const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const { dist, work, pods, rounds, concurrencies } = benchFlags(16);
 
 interface Mode {
   readonly name: string;
@@ -36,41 +25,15 @@ interface Mode {
   readonly chain: readonly { readonly bin: string; readonly conf: Record<string, unknown> }[];
 }
 
-function bridgeConf(name: string, type: string, bridge: string, subnet: string): Record<string, unknown> {
-  return {
-    cniVersion: "1.0.0", name, type, bridge, mtu: 1460, hairpinMode: true, isGateway: true, isDefaultGateway: true, forceAddress: true,
-    ipam: { type: "host-local", ranges: [[{ subnet }]], dataDir: join(work, "leases") },
-  };
-}
-
 function makeModes(): Mode[] {
   const wanted = arg("--modes", "go,ours,ours-dropin").split(",");
   const portmap = (dir: string, name: string) => ({ bin: join(dir, "portmap"), conf: { cniVersion: "1.0.0", name, type: "portmap", capabilities: { portMappings: true } } });
   const all: Mode[] = [
-    { name: "go", dir: GO, chain: [{ bin: join(GO, "bridge"), conf: bridgeConf("hp-go", "bridge", "hpgo0", "10.30.0.0/16") }, portmap(GO, "hp-go")] },
-    { name: "ours", dir: dist, chain: [{ bin: join(dist, "kubenet"), conf: bridgeConf("hp-ours", "kubenet", "hpk0", "10.40.0.0/16") }] },
-    { name: "ours-dropin", dir: dist, chain: [{ bin: join(dist, "bridge"), conf: bridgeConf("hp-drop", "bridge", "hpd0", "10.41.0.0/16") }, portmap(dist, "hp-drop")] },
+    { name: "go", dir: GO, chain: [{ bin: join(GO, "bridge"), conf: bridgeConf(work, "hp-go", "bridge", "hpgo0", "10.30.0.0/16") }, portmap(GO, "hp-go")] },
+    { name: "ours", dir: dist, chain: [{ bin: join(dist, "kubenet"), conf: bridgeConf(work, "hp-ours", "kubenet", "hpk0", "10.40.0.0/16") }] },
+    { name: "ours-dropin", dir: dist, chain: [{ bin: join(dist, "bridge"), conf: bridgeConf(work, "hp-drop", "bridge", "hpd0", "10.41.0.0/16") }, portmap(dist, "hp-drop")] },
   ];
   return all.filter((m) => wanted.includes(m.name));
-}
-
-const LOOPBACK_CONF = { cniVersion: "1.0.0", name: "cni-loopback", type: "loopback" };
-
-function invoke(bin: string, env: Record<string, string>, conf: unknown): Promise<string> {
-  return new Promise((done, fail) => {
-    const child = spawn(bin, [], { env: { PATH, ...env }, stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", fail);
-    child.on("close", (code) => {
-      const stdout = Buffer.concat(out).toString();
-      if (code === 0) done(stdout);
-      else fail(new Error(`${bin} ${env["CNI_COMMAND"]} ${env["CNI_CONTAINERID"]} exited ${code}: ${stdout}${Buffer.concat(err).toString()}`));
-    });
-    child.stdin.end(JSON.stringify(conf));
-  });
 }
 
 /** The network's final result per (mode, pod) for CHECK and DEL (libcni's cache), and the loopback's. */
@@ -98,28 +61,6 @@ async function chain(mode: Mode, op: Op, pod: string): Promise<void> {
   if (op === "DEL") results.delete(key);
 }
 
-async function phase(mode: Mode, op: Op, names: readonly string[], c: number, cell: Cell): Promise<void> {
-  const cpu0 = cpuTimes("self").children;
-  const t0 = performance.now();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < names.length) {
-      const pod = names[next++] as string;
-      const t = performance.now();
-      await chain(mode, op, pod);
-      cell.latencies.push(performance.now() - t);
-    }
-  };
-  await Promise.all(Array.from({ length: c }, worker));
-  cell.wallMs += performance.now() - t0;
-  cell.pods += names.length;
-  cell.pluginCpuMs += cpuTimes("self").children - cpu0;
-}
-
-function netns(verb: "add" | "delete", names: readonly string[]): void {
-  execFileSync("ip", ["-batch", "-"], { input: names.map((n) => `netns ${verb} ${n}\n`).join("") });
-}
-
 async function main(): Promise<void> {
   if (process.env["KUBENET_BENCH_SANDBOX"] !== "1") throw new Error("run through scripts/bench.sh hostport (it sets up the sandbox)");
   for (const bin of [join(GO, "portmap"), join(dist, "portmap")]) if (!existsSync(bin)) throw new Error(`${bin} is missing (apt-get install containernetworking-plugins; npm run build)`);
@@ -141,7 +82,7 @@ async function main(): Promise<void> {
         const m = modes[(i + r) % modes.length] as Mode;
         const names = Array.from({ length: pods }, (_, p) => `h${r}c${c}${m.name.replace(/[^a-z0-9]/g, "")}p${p}`);
         netns("add", names);
-        for (const op of OPS) await phase(m, op, names, c, cell(m, c, op));
+        for (const op of OPS) await phase((pod) => chain(m, op, pod), names, c, cell(m, c, op));
         netns("delete", names);
       }
     }
