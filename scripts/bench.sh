@@ -11,10 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=all
-if [ "${1:-}" = native ] || [ "${1:-}" = cni ]; then what=$1; shift; fi
-if [ "${1:-}" = hostgw ]; then what=hostgw; shift; fi
-if [ "${1:-}" = bandwidth ]; then what=bandwidth; shift; fi
-if [ "${1:-}" = hostport ]; then what=hostport; shift; fi
+case "${1:-}" in native|cni|hostgw|bandwidth|hostport) what=$1; shift ;; esac
 if [ "$(id -u)" != 0 ]; then echo "bench.sh: needs root (it creates network namespaces)" >&2; exit 1; fi
 
 # Bundles go under node_modules/ so that the external `koffi` resolves exactly as for dist/.
@@ -25,52 +22,41 @@ common=(--bundle --platform=node --format=cjs --target=node20 --external:koffi -
 "$esbuild" native/index.ts "${common[@]}" --outfile="$out/native.cjs"
 "$esbuild" scripts/bench-native.ts "${common[@]}" --outfile="$out/bench-native.cjs"
 unset NODE_EXTRA_CA_CERTS
-if [ "$what" = hostgw ]; then
-  # host-gw: routes/s for 500 nodes at once, Node event -> route latency (needs dist/: npm run build).
-  "$esbuild" scripts/bench-hostgw.ts "${common[@]}" --outfile="$out/bench-hostgw.cjs"
-  exec unshare --net --mount --propagation private -- bash -c '
+
+# The sandbox every bench runs in: a fresh network + private mount namespace with lo up and its own tmpfs over
+# /run/netns (the pod namespaces' bind mounts); `node ARGS...` then runs there.
+in_sandbox() {
+  exec unshare --net --mount --propagation private -- env KUBENET_BENCH_SANDBOX=1 bash -c '
     mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
     ip link set lo up
-    exec node "$@"' bench "$out/bench-hostgw.cjs" --agent dist/kubenet-agent "$@"
-fi
+    exec node "$@"' bench "$@"
+}
 
-if [ "$what" = bandwidth ]; then
+# The CNI chain benches' sandbox: a clean environment, tmpfs over all of /run (netns bind mounts, the xtables
+# lock, /run/kubenet: nothing reaches the machine's) and over a fresh work dir (leases, the agent's conflist and
+# socket), passed to the bench as --work.
+cni_sandbox() {
+  local bench=$1
+  shift
   bash scripts/ensure-deps.sh
   node scripts/build.mjs >/dev/null
-  "$esbuild" scripts/bench-bandwidth.ts "${common[@]}" --outfile="$out/bench-bandwidth.cjs"
-  work=$(mktemp -d /tmp/kubenet-bench-bw.XXXXXX)
+  "$esbuild" "scripts/bench-$bench.ts" "${common[@]}" --outfile="$out/bench-$bench.cjs"
+  work=$(mktemp -d "/tmp/kubenet-bench-$bench.XXXXXX")
   trap 'rm -rf "$work"' EXIT
   unshare --net --mount --propagation private -- env -i PATH="$PATH" KUBENET_BENCH_SANDBOX=1 bash -c '
     mount -t tmpfs tmpfs /run && mkdir /run/netns
     mount -t tmpfs -o mode=0700 tmpfs "$1"
     ip link set lo up
     shift
-    exec node "$@"' bench "$work" "$out/bench-bandwidth.cjs" --dist dist --work "$work" "$@"
-  exit
-fi
-
-if [ "$what" = cni ] || [ "$what" = hostport ]; then
-  bash scripts/ensure-deps.sh
-  node scripts/build.mjs >/dev/null
-  "$esbuild" scripts/bench-$what.ts "${common[@]}" --outfile="$out/bench-$what.cjs"
-  # tmpfs over /run (netns bind mounts, the xtables lock, /run/kubenet: nothing reaches the machine's) and
-  # over a fresh work dir (leases, the agent's conflist and socket).
-  work=$(mktemp -d /tmp/kubenet-bench-cni.XXXXXX)
-  trap 'rmdir "$work"' EXIT
-  unshare --net --mount --propagation private -- env -i PATH="$PATH" KUBENET_BENCH_SANDBOX=1 bash -c '
-    mount -t tmpfs tmpfs /run && mkdir /run/netns
-    mount -t tmpfs -o mode=0700 tmpfs "$1"
-    ip link set lo up
-    shift
-    exec node "$@"' bench "$work" "$out/bench-$what.cjs" --dist dist --work "$work" "$@"
-  exit
-fi
+    exec node "$@"' bench "$work" "$out/bench-$bench.cjs" --dist dist --work "$work" "$@"
+}
 
 case "$what" in
-  all|native)
-    exec unshare --net --mount --propagation private -- env KUBENET_BENCH_SANDBOX=1 bash -c '
-      mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
-      ip link set lo up
-      exec node "$@"' bench "$out/bench-native.cjs" --native "$out/native.cjs" "$@"
+  hostgw)
+    # host-gw: routes/s for 500 nodes at once, Node event -> route latency (needs dist/: npm run build).
+    "$esbuild" scripts/bench-hostgw.ts "${common[@]}" --outfile="$out/bench-hostgw.cjs"
+    in_sandbox "$out/bench-hostgw.cjs" --agent dist/kubenet-agent "$@"
     ;;
+  bandwidth|cni|hostport) cni_sandbox "$what" "$@" ;;
+  all|native) in_sandbox "$out/bench-native.cjs" --native "$out/native.cjs" "$@" ;;
 esac
