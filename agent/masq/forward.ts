@@ -8,7 +8,8 @@
 // something differs. Async (the xtables tools).
 
 import { formatCidr, type IpFamily, type IpNet } from "../../core/ip.js";
-import { formatRuleArgs, parseIptablesSave, sameArgs, type SavedTable } from "../../native/index.js";
+import { parseIptablesSave, type SavedTable } from "../../native/index.js";
+import { jumpsTo, planChain, renderRefill, renderRemoval, type OwnChain } from "./own-chain.js";
 import type { Iptables } from "./iptables.js";
 
 export const FORWARD_CHAIN = "KUBENET-FORWARD";
@@ -33,25 +34,11 @@ function renderForwardChainArgs(spec: ForwardSpec): string[][] {
   ]);
 }
 
-const jumpsTo = (args: readonly string[], chain: string): boolean => args.some((a, i) => (a === "-j" || a === "-g") && args[i + 1] === chain);
-
 /** The restore payload that brings the filter table to `spec`, or undefined when it is already there. */
 function renderForwardRestore(spec: ForwardSpec, saved: SavedTable): string | undefined {
-  const wanted = renderForwardChainArgs(spec);
-  const have = saved.rules.filter((r) => r.chain === spec.chain).map((r) => r.args);
-  const chainOk = saved.chains.has(spec.chain) && have.length === wanted.length && wanted.every((w, i) => sameArgs(w, have[i] ?? []));
-  const jumps = saved.rules.filter((r) => r.chain === "FORWARD" && jumpsTo(r.args, spec.chain));
-  const jumpOk = jumps.length === 1 && sameArgs(jumps[0]?.args ?? [], renderForwardJumpArgs(spec));
-  if (chainOk && jumpOk) return undefined;
-  // `:CHAIN - [0:0]` under --noflush empties (or creates) just our chain: it is refilled atomically.
-  const lines = ["*filter", `:${spec.chain} - [0:0]`];
-  for (const args of wanted) lines.push(`-A ${spec.chain} ${formatRuleArgs(args)}`);
-  if (!jumpOk) {
-    for (const j of jumps) lines.push(`-D FORWARD ${formatRuleArgs(j.args)}`);
-    lines.push(`-I FORWARD 1 ${formatRuleArgs(renderForwardJumpArgs(spec))}`);
-  }
-  lines.push("COMMIT", "");
-  return lines.join("\n");
+  const want: OwnChain = { table: "filter", hook: "FORWARD", chain: spec.chain, rules: renderForwardChainArgs(spec), jump: renderForwardJumpArgs(spec) };
+  const plan = planChain(want, saved, (args) => jumpsTo(args, spec.chain));
+  return plan.chainUpToDate && plan.jumpUpToDate ? undefined : renderRefill(want, plan);
 }
 
 /** One reconcile step for one family; returns the number of rules written (0: nothing was written). */
@@ -64,13 +51,7 @@ export async function syncForward(ipt: Iptables, spec: ForwardSpec): Promise<num
 
 /** The payload removing every jump to our chain and the chain itself; undefined when nothing is there. */
 function renderForwardCleanup(chain: string, saved: SavedTable): string | undefined {
-  const refs = saved.rules.filter((r) => r.chain !== chain && jumpsTo(r.args, chain));
-  if (refs.length === 0 && !saved.chains.has(chain)) return undefined;
-  const lines = ["*filter"];
-  for (const r of refs) lines.push(`-D ${r.chain} ${formatRuleArgs(r.args)}`);
-  if (saved.chains.has(chain)) lines.push(`:${chain} - [0:0]`, `-X ${chain}`);
-  lines.push("COMMIT", "");
-  return lines.join("\n");
+  return renderRemoval("filter", chain, saved.rules.filter((r) => r.chain !== chain && jumpsTo(r.args, chain)), saved);
 }
 
 /** `kubenet-agent cleanup`: true when something was removed. */

@@ -6,7 +6,8 @@
 // and our own chain: RETURN for each non-masquerade destination, then MASQUERADE (must be last).
 
 import { formatCidr, type IpFamily, type IpNet } from "../../core/ip.js";
-import { formatRuleArgs, sameArgs, type SavedRule, type SavedTable } from "../../native/index.js";
+import type { SavedTable } from "../../native/index.js";
+import { jumpsTo, planChain, renderRefill, renderRemoval, type ChainPlan, type OwnChain } from "./own-chain.js";
 
 export const DEFAULT_MASQ_CHAIN = "KUBENET-MASQ";
 /** Every comment we write starts with this; rules carrying it in POSTROUTING are ours (also kubenet's old one). */
@@ -49,25 +50,11 @@ function renderChainArgs(spec: MasqChainSpec): string[][] {
   return rules;
 }
 
-/** What differs between the desired spec and the saved nat table. */
-export interface MasqPlan {
-  /** Our chain exists with exactly the desired rules. */
-  readonly chainUpToDate: boolean;
-  /** POSTROUTING holds exactly one rule of ours and it is the desired jump. */
-  readonly jumpUpToDate: boolean;
-  /** Our POSTROUTING rules to delete (stale PodCIDR, duplicates, kubenet's old direct MASQUERADE rule). */
-  readonly deleteJumps: readonly (readonly string[])[];
-}
-
-export function isUpToDate(plan: MasqPlan): boolean {
+export function isUpToDate(plan: ChainPlan): boolean {
   return plan.chainUpToDate && plan.jumpUpToDate;
 }
 
-/** Rules in POSTROUTING that this agent (or kubenet before it) put there. */
-function findOwnPostroutingRules(saved: SavedTable, chain: string): SavedRule[] {
-  return saved.rules.filter((r) => r.chain === "POSTROUTING" && isOwnRule(r.args, chain));
-}
-
+/** A POSTROUTING rule this agent (or kubenet before it) put there: the jump, or one with our comment. */
 function isOwnRule(args: readonly string[], chain: string): boolean {
   for (let i = 0; i < args.length - 1; i++) {
     if (args[i] === "-j" && args[i + 1] === chain) return true;
@@ -76,35 +63,23 @@ function isOwnRule(args: readonly string[], chain: string): boolean {
   return false;
 }
 
-export function planMasq(spec: MasqChainSpec, saved: SavedTable): MasqPlan {
-  const wanted = renderChainArgs(spec);
-  const have = saved.rules.filter((r) => r.chain === spec.chain).map((r) => r.args);
-  const chainUpToDate = saved.chains.has(spec.chain) && have.length === wanted.length && wanted.every((w, i) => sameArgs(w, have[i] ?? []));
-  const jump = renderJumpArgs(spec);
-  const own = findOwnPostroutingRules(saved, spec.chain);
-  const jumpUpToDate = own.length === 1 && sameArgs(own[0]?.args ?? [], jump);
-  return { chainUpToDate, jumpUpToDate, deleteJumps: jumpUpToDate ? [] : own.map((r) => r.args) };
+/** Our chain and its POSTROUTING jump for one family. */
+function masqChain(spec: MasqChainSpec): OwnChain {
+  return { table: "nat", hook: "POSTROUTING", chain: spec.chain, rules: renderChainArgs(spec), jump: renderJumpArgs(spec) };
 }
 
-/**
- * The iptables-restore --noflush payload that brings the nat table to `spec`. Declaring `:<chain> - [0:0]`
- * under --noflush flushes just that chain (creating it if missing), so the chain is refilled atomically and
- * nothing else in the table is touched. When the jump is wrong, all our POSTROUTING rules are deleted and
- * the right one is inserted at the top in the same transaction, so there is no moment without it.
- */
-export function renderMasqRestore(spec: MasqChainSpec, plan: MasqPlan): string {
-  const lines = ["*nat", `:${spec.chain} - [0:0]`];
-  for (const args of renderChainArgs(spec)) lines.push(`-A ${spec.chain} ${formatRuleArgs(args)}`);
-  if (!plan.jumpUpToDate) {
-    for (const args of plan.deleteJumps) lines.push(`-D POSTROUTING ${formatRuleArgs(args)}`);
-    lines.push(`-I POSTROUTING 1 ${formatRuleArgs(renderJumpArgs(spec))}`);
-  }
-  lines.push("COMMIT", "");
-  return lines.join("\n");
+/** Our POSTROUTING rules are the jump and any rule carrying our comment (kubenet's old direct MASQUERADE rule). */
+export function planMasq(spec: MasqChainSpec, saved: SavedTable): ChainPlan {
+  return planChain(masqChain(spec), saved, (args) => isOwnRule(args, spec.chain));
+}
+
+/** The iptables-restore --noflush payload that brings the nat table to `spec` (own-chain.ts: renderRefill). */
+export function renderMasqRestore(spec: MasqChainSpec, plan: ChainPlan): string {
+  return renderRefill(masqChain(spec), plan);
 }
 
 /** Number of rules a payload from renderMasqRestore writes (chain rules, plus the jump when re-made). */
-export function countWrittenRules(spec: MasqChainSpec, plan: MasqPlan): number {
+export function countWrittenRules(spec: MasqChainSpec, plan: ChainPlan): number {
   return renderChainArgs(spec).length + (plan.jumpUpToDate ? 0 : 1);
 }
 
@@ -115,14 +90,5 @@ export function countWrittenRules(spec: MasqChainSpec, plan: MasqPlan): number {
  */
 export function renderMasqCleanup(chain: string, saved: SavedTable): string | undefined {
   const refs = saved.rules.filter((r) => r.chain !== chain && (r.chain === "POSTROUTING" ? isOwnRule(r.args, chain) : jumpsTo(r.args, chain)));
-  if (refs.length === 0 && !saved.chains.has(chain)) return undefined;
-  const lines = ["*nat"];
-  for (const r of refs) lines.push(`-D ${r.chain} ${formatRuleArgs(r.args)}`);
-  if (saved.chains.has(chain)) lines.push(`:${chain} - [0:0]`, `-X ${chain}`);
-  lines.push("COMMIT", "");
-  return lines.join("\n");
-}
-
-function jumpsTo(args: readonly string[], chain: string): boolean {
-  return args.some((a, i) => (a === "-j" || a === "-g") && args[i + 1] === chain);
+  return renderRemoval("nat", chain, refs, saved);
 }
