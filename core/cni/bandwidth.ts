@@ -2,9 +2,10 @@
 // plugin's semantics: static top-level ingressRate/ingressBurst/egressRate/egressBurst (bits per second,
 // bits) win over runtimeConfig.bandwidth (what a runtime passes for the "bandwidth" capability, e.g.
 // containerd from the kubernetes.io/ingress-bandwidth annotations); a rate needs its burst and the other
-// way round; a burst of 4 GB or more is refused. Pure; imports ./errors only.
+// way round; a burst of 4 GB or more is refused. Pure; imports ./errors, ./fields and ./go-json.
 
-import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { q, type CniError } from "./errors.js";
+import { decodeError, invalid as invalidConfig, isObj, type Json } from "./fields.js";
 import { goField } from "./go-json.js";
 
 /** Rates in bits per second, bursts in bits; 0 = no limit in that direction. */
@@ -17,8 +18,6 @@ export interface BandwidthEntry {
 
 const BANDWIDTH_KEYS = ["ingressRate", "ingressBurst", "egressRate", "egressBurst"] as const;
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const U32_MAX = 0xffffffff;
 
 /** A non-negative integer of bits (JSON numbers are exact up to 2^53). @throws CniError 6 */
@@ -27,8 +26,7 @@ function bits(o: Json, key: string, path: string): number {
   const v = goField(o, key);
   if (v === undefined || v === null) return 0;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw new CniError(
-      CNI_ERROR_CODE.DECODING_FAILURE,
+    throw decodeError(
       `${path}${key} must be a non-negative integer (${key.endsWith("Rate") ? "bits per second" : "bits"}) up to ${Number.MAX_SAFE_INTEGER}, got ${q(v)}`,
     );
   }
@@ -46,7 +44,7 @@ function entryOf(o: Json, path: string): BandwidthEntry {
 
 /** The reference's validateRateAndBurst, plus: under 8 bits a rate or a burst is 0 bytes, which the kernel refuses. */
 function validate(rate: number, burst: number, dir: "ingress" | "egress", where: string): void {
-  const invalid = (msg: string): CniError => new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `${where}: ${msg}`);
+  const invalid = (msg: string): CniError => invalidConfig(`${where}: ${msg}`);
   if (burst === 0 && rate !== 0) throw invalid(`if rate is set, burst must also be set (${dir}Rate ${rate}, ${dir}Burst 0)`);
   if (rate === 0 && burst !== 0) throw invalid(`if burst is set, rate must also be set (${dir}Burst ${burst}, ${dir}Rate 0)`);
   if (Math.floor(burst / 8) >= U32_MAX) throw invalid(`burst cannot be more than 4GB (${dir}Burst ${burst} bits)`);
@@ -68,7 +66,7 @@ export function parseBandwidth(raw: Json, runtimeConfig: Json): BandwidthEntry |
   } else {
     const rc = runtimeConfig["bandwidth"];
     if (rc === undefined || rc === null) return undefined;
-    if (!isObj(rc)) throw new CniError(CNI_ERROR_CODE.DECODING_FAILURE, `runtimeConfig.bandwidth must be an object like {"ingressRate":10000000,"ingressBurst":1000000}, got ${q(rc)}`);
+    if (!isObj(rc)) throw decodeError(`runtimeConfig.bandwidth must be an object like {"ingressRate":10000000,"ingressBurst":1000000}, got ${q(rc)}`);
     entry = entryOf(rc, "runtimeConfig.bandwidth.");
     where = "runtimeConfig.bandwidth";
   }

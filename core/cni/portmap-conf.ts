@@ -6,6 +6,7 @@
 import type { IpAddr, IpFamily } from "../ip.js";
 import { parseIp } from "../ip-parse.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { decodeError, invalid, isObj, optBool, type Json } from "./fields.js";
 import { goField } from "./go-json.js";
 
 export type PortProtocol = "tcp" | "udp" | "sctp";
@@ -34,10 +35,6 @@ export interface PortMapOptions {
 export const DEFAULT_MARK_MASQ_BIT = 13;
 const PORT_PROTOCOLS: readonly PortProtocol[] = ["tcp", "udp", "sctp"];
 
-type Json = Record<string, unknown>;
-const decodeError = (msg: string): CniError => new CniError(CNI_ERROR_CODE.DECODING_FAILURE, msg);
-const invalid = (msg: string): CniError => new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, msg);
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function portAt(o: Json, key: string, path: string): number {
   const v = goField(o, key);
@@ -76,13 +73,6 @@ export function parsePortMappings(runtimeConfig: Readonly<Json>): PortMapping[] 
   return v.map((m, i) => mappingAt(m, `runtimeConfig.portMappings[${i}]`));
 }
 
-function optBool(o: Readonly<Json>, key: string): boolean | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "boolean") throw decodeError(`${key} must be true or false, got ${q(v)}`);
-  return v;
-}
-
 function conditionsOf(o: Readonly<Json>, key: string): string[] {
   const v = o[key];
   if (v === undefined || v === null) return [];
@@ -116,8 +106,8 @@ export function parsePortMapOptions(raw: Readonly<Json>): PortMapOptions {
   }
   const externalSetMarkChain = typeof ext === "string" ? ext : undefined;
   return {
-    snat: optBool(raw, "snat") ?? true,
-    masqAll: optBool(raw, "masqAll") ?? false,
+    snat: optBool(raw, "snat", "") ?? true,
+    masqAll: optBool(raw, "masqAll", "") ?? false,
     markMasqBit: markBitOf(raw, externalSetMarkChain),
     externalSetMarkChain,
     conditions: { 4: conditionsOf(raw, "conditionsV4"), 6: conditionsOf(raw, "conditionsV6") },

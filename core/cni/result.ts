@@ -6,6 +6,7 @@
 import { formatCidr, formatIp, type IpAddr, type IpNet } from "../ip.js";
 import { parseCidr, parseIp } from "../ip-parse.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { isObj, type Json } from "./fields.js";
 import { isCniVersion, resultShapeOf, type CniVersion } from "./version.js";
 
 export interface CniInterface {
@@ -51,8 +52,6 @@ export interface Result {
 }
 
 export const emptyResult = (): Result => ({ interfaces: [], ips: [], routes: [], dns: {} });
-
-type Json = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------------
 // Encoding. Field order follows the Go structs so our output reads like the reference plugins'.
@@ -141,13 +140,13 @@ function encodeResult02(result: Result, version: CniVersion): Json {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Decoding. Lenient about unknown keys (they are dropped), strict about the values we use.
+// Decoding. Lenient about unknown keys (they are dropped), strict about the values we use. Its own readers, not
+// ./fields': a result's errors are all 6 and name the key quoted after the place ('prevResult.ips[0]: "gateway"
+// is not ...'), where a config's name a key path and make an invalid value 7.
 
 function fail(where: string, msg: string): never {
   throw new CniError(CNI_ERROR_CODE.DECODING_FAILURE, `${where}: ${msg}`);
 }
-
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function optString(o: Json, key: string, where: string): string | undefined {
   const v = o[key];
