@@ -32,7 +32,9 @@ export interface PortMapOptions {
   readonly conditions: Readonly<Record<IpFamily, readonly string[]>>;
 }
 
-export const DEFAULT_MARK_MASQ_BIT = 13;
+const DEFAULT_MARK_MASQ_BIT = 13;
+/** The reference portmap's defaults: what a config without its keys means (and what DEL uses when it has none). */
+export const DEFAULT_PORT_MAP_OPTIONS: PortMapOptions = { snat: true, masqAll: false, markMasqBit: DEFAULT_MARK_MASQ_BIT, externalSetMarkChain: undefined, conditions: { 4: [], 6: [] } };
 const PORT_PROTOCOLS: readonly PortProtocol[] = ["tcp", "udp", "sctp"];
 
 

@@ -20,7 +20,8 @@ import { bridgeConfOf, ensureBridge, ensureGatewayAddrs, gatewayNets } from "../
 import { configureContainerIface, planRoutes, reportedRoutes, setLoopbackUp } from "../bridge/container-iface.js";
 import { masqContextOf, masqOwnerOf, setupIpMasq, teardownIpMasq } from "../bridge/ipmasq.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
-import { hostPortsContextOf, portRequestOf, setupKubenetHostPorts, teardownKubenetHostPorts } from "../portmap/kubenet.js";
+import { hostPortsContextOf, setupKubenetHostPorts, teardownKubenetHostPorts } from "../portmap/kubenet.js";
+import { portRequestOf } from "../portmap/portmap.js";
 import { attachHostVeth, createVeth, deleteLinkIfPresent, interfaceExistsError, type VethPair } from "../bridge/veth.js";
 import { addBandwidth } from "../bandwidth/attach.js";
 import { ipamAdd, ipamCallOf, ipamDel } from "../ipam/index.js";

@@ -6,15 +6,13 @@
 
 import { CNI_ERROR_CODE, CniError } from "../../core/cni/errors.js";
 import type { NetConf } from "../../core/cni/netconf.js";
-import { DEFAULT_MARK_MASQ_BIT, type PortMapOptions } from "../../core/cni/portmap-conf.js";
+import { DEFAULT_PORT_MAP_OPTIONS } from "../../core/cni/portmap-conf.js";
 import type { Result } from "../../core/cni/result.js";
 import { containsIp, networkOf, type IpNet } from "../../core/ip.js";
 import { openHostNs } from "../bridge/netns.js";
 import { xtablesContextOf } from "../bridge/xtables.js";
 import type { CheckRequest, PluginCommands, PluginContext } from "../types.js";
-import { checkHostPorts, gcHostPorts, setupHostPorts, teardownHostPorts, type PortRequest } from "./portmap.js";
-
-const DEFAULTS: PortMapOptions = { snat: true, masqAll: false, markMasqBit: DEFAULT_MARK_MASQ_BIT, externalSetMarkChain: undefined, conditions: { 4: [], 6: [] } };
+import { checkHostPorts, gcHostPorts, portRequestOf, setupHostPorts, teardownHostPorts } from "./portmap.js";
 
 /** The first IPv4 and first IPv6 address of prevResult on CNI_IFNAME in a sandbox (as the reference picks). */
 function podAddrsOf(prev: Result, ifName: string): IpNet[] {
@@ -27,15 +25,6 @@ function podAddrsOf(prev: Result, ifName: string): IpNet[] {
   }
   return out;
 }
-
-const requestOf = (conf: NetConf, containerId: string, podAddrs: readonly IpNet[], ctx: PluginContext): PortRequest => ({
-  network: conf.name,
-  containerId,
-  mappings: conf.portMappings,
-  options: conf.portMap ?? DEFAULTS,
-  podAddrs,
-  hostNetnsPath: ctx.hostNetnsPath,
-});
 
 const xcOf = (conf: NetConf, ctx: PluginContext) => xtablesContextOf(conf, ctx, "portmap");
 
@@ -62,7 +51,7 @@ export const portmapCommands: PluginCommands = {
   async add(req, ctx) {
     const prev = prevResultOf(req.conf, "ADD");
     if (req.conf.portMappings.length === 0) return prev;
-    const pr = requestOf(req.conf, req.containerId, podAddrsOf(prev, req.ifName), ctx);
+    const pr = portRequestOf(req.conf, req.containerId, podAddrsOf(prev, req.ifName), ctx.hostNetnsPath);
     await setupHostPorts(xcOf(req.conf, ctx), pr);
     const v4 = pr.podAddrs.find((a) => a.addr.family === 4);
     if (pr.options.snat && v4 !== undefined) enableRouteLocalnet(v4, ctx);
@@ -73,12 +62,12 @@ export const portmapCommands: PluginCommands = {
     // families the pod has, without reading the table first (it still does when they do not match).
     const prev = req.conf.prevResult;
     const families = prev === undefined ? [] : [...new Set(podAddrsOf(prev, req.ifName).map((a) => a.addr.family))];
-    const known = req.conf.portMappings.length > 0 && families.length > 0 ? { mappings: req.conf.portMappings, options: req.conf.portMap ?? DEFAULTS, families } : undefined;
+    const known = req.conf.portMappings.length > 0 && families.length > 0 ? { mappings: req.conf.portMappings, options: req.conf.portMap ?? DEFAULT_PORT_MAP_OPTIONS, families } : undefined;
     await teardownHostPorts(xcOf(req.conf, ctx), { network: req.conf.name, containerId: req.containerId }, known);
   },
   async check(req: CheckRequest, ctx) {
     const prev = prevResultOf(req.conf, "CHECK");
-    await checkHostPorts(xcOf(req.conf, ctx), requestOf(req.conf, req.containerId, podAddrsOf(prev, req.ifName), ctx));
+    await checkHostPorts(xcOf(req.conf, ctx), portRequestOf(req.conf, req.containerId, podAddrsOf(prev, req.ifName), ctx.hostNetnsPath));
   },
   async gc(req, ctx) {
     const removed = await gcHostPorts(xcOf(req.conf, ctx), req.conf.name, new Set(req.validAttachments.map((a) => a.containerId)));

@@ -8,15 +8,14 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { NetConf } from "../../core/cni/netconf.js";
-import { DEFAULT_MARK_MASQ_BIT, parsePortMappings, type PortMapOptions } from "../../core/cni/portmap-conf.js";
-import { formatIp, type IpFamily, type IpNet } from "../../core/ip.js";
+import { DEFAULT_PORT_MAP_OPTIONS, parsePortMappings } from "../../core/cni/portmap-conf.js";
+import { formatIp, type IpFamily } from "../../core/ip.js";
 import type { NsHandle } from "../bridge/netns.js";
 import { xtablesContextOf, type XtablesContext } from "../bridge/xtables.js";
 import type { PluginContext } from "../types.js";
-import { checkHostPorts, gcHostPorts, setupHostPorts, teardownHostPorts, type KnownPorts, type PortRequest } from "./portmap.js";
+import { gcHostPorts, setupHostPorts, teardownHostPorts, type KnownPorts, type PortRequest } from "./portmap.js";
 
 const RECORD_DIR = "kubenet-hostports";
-const DEFAULTS: PortMapOptions = { snat: true, masqAll: false, markMasqBit: DEFAULT_MARK_MASQ_BIT, externalSetMarkChain: undefined, conditions: { 4: [], 6: [] } };
 
 export const hostPortsContextOf = (conf: NetConf, ctx: PluginContext): XtablesContext => xtablesContextOf(conf, ctx, "runtimeConfig.portMappings");
 
@@ -50,7 +49,7 @@ function readRecord(conf: NetConf, containerId: string): KnownPorts | "none" | u
     const doc = JSON.parse(text) as Record<string, unknown>;
     const families = Array.isArray(doc["families"]) ? doc["families"].filter((f): f is IpFamily => f === 4 || f === 6) : undefined;
     if (families === undefined) return undefined;
-    return { mappings: parsePortMappings({ portMappings: doc["portMappings"] }), options: conf.portMap ?? DEFAULTS, families };
+    return { mappings: parsePortMappings({ portMappings: doc["portMappings"] }), options: conf.portMap ?? DEFAULT_PORT_MAP_OPTIONS, families };
   } catch {
     return undefined; // unreadable: DEL reads the table instead
   }
@@ -60,10 +59,6 @@ const removeRecord = (conf: NetConf, containerId: string): void => {
   const dir = recordDirOf(conf);
   if (dir !== undefined) rmSync(join(dir, containerId), { force: true });
 };
-
-export function portRequestOf(conf: NetConf, containerId: string, podAddrs: readonly IpNet[], hostNetnsPath: string | undefined): PortRequest {
-  return { network: conf.name, containerId, mappings: conf.portMappings, options: conf.portMap ?? DEFAULTS, podAddrs, hostNetnsPath };
-}
 
 /**
  * ADD: the record first (a crash later still lets DEL find the rules), route_localnet on the bridge (127.0.0.1
@@ -91,8 +86,6 @@ export async function teardownKubenetHostPorts(xc: XtablesContext, conf: NetConf
  */
 export const needsHostPortTeardown = (conf: NetConf, containerId: string): boolean =>
   conf.plugin === "kubenet" && (recordDirOf(conf) === undefined ? conf.portMappings.length > 0 : readRecord(conf, containerId) !== "none");
-
-export { checkHostPorts };
 
 /** GC: stale chains of this network, and the records of containers that are not valid any more. */
 export async function gcKubenetHostPorts(xc: XtablesContext, conf: NetConf, validIds: ReadonlySet<string>): Promise<string[]> {

@@ -9,7 +9,8 @@
 // the addresses to fall back on: the chain name derives from network + container ID.
 
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
-import type { PortMapOptions, PortMapping } from "../../core/cni/portmap-conf.js";
+import type { NetConf } from "../../core/cni/netconf.js";
+import { DEFAULT_PORT_MAP_OPTIONS, type PortMapOptions, type PortMapping } from "../../core/cni/portmap-conf.js";
 import type { IpFamily, IpNet } from "../../core/ip.js";
 import { IPPROTO_UDP, conntrackDeleteByDstPort } from "../../native/index.js";
 import { renderTeardown } from "../bridge/ipmasq-rules.js";
@@ -39,6 +40,11 @@ export interface PortRequest extends PortOwner {
   readonly podAddrs: readonly IpNet[];
   /** The namespace whose conntrack table is cleaned; undefined = the plugin's. */
   readonly hostNetnsPath?: string | undefined;
+}
+
+/** The request of a pod of `conf` (its mappings and portmap keys, the reference's defaults when it has none). */
+export function portRequestOf(conf: NetConf, containerId: string, podAddrs: readonly IpNet[], hostNetnsPath: string | undefined): PortRequest {
+  return { network: conf.name, containerId, mappings: conf.portMappings, options: conf.portMap ?? DEFAULT_PORT_MAP_OPTIONS, podAddrs, hostNetnsPath };
 }
 
 /** The per-container chain: "CNI-DN-" + the first 21 hex digits of sha512(network + container ID). */
