@@ -34,20 +34,25 @@ function sleepSync(ms: number): void {
   if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
 }
 
+/** Checks the timeout and opens (creating it O_RDONLY|O_CREAT with `mode` if needed) the lock file. */
+function openLockFile(path: string, options: FileLockOptions): number {
+  const { timeoutMs, mode = 0o600 } = options;
+  if (!(timeoutMs >= 0)) throw new RangeError(`Invalid lock timeout ${timeoutMs}`);
+  try {
+    return openSync(path, constants.O_RDONLY | constants.O_CREAT, mode);
+  } catch (err) {
+    throw sysErrorFromNode(err, "open", `lock file ${JSON.stringify(path)}`);
+  }
+}
+
 /**
  * Opens (creating it O_RDONLY|O_CREAT with `mode` if needed) and locks `path`, polling flock(LOCK_NB) with
  * short sleeps (1 ms, doubling to 20 ms) until `timeoutMs` has passed.
  * @throws LockTimeoutError when the lock is still held elsewhere at the deadline; SysError when the file cannot be opened
  */
 export function acquireFileLock(path: string, options: FileLockOptions): FileLock {
-  const { timeoutMs, mode = 0o600, shared = false } = options;
-  if (!(timeoutMs >= 0)) throw new RangeError(`Invalid lock timeout ${timeoutMs}`);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_CREAT, mode);
-  } catch (err) {
-    throw sysErrorFromNode(err, "open", `lock file ${JSON.stringify(path)}`);
-  }
+  const { timeoutMs, shared = false } = options;
+  const fd = openLockFile(path, options);
   try {
     const op = (shared ? libc.LOCK_SH : libc.LOCK_EX) | libc.LOCK_NB;
     const deadline = monotonicMs() + timeoutMs;
@@ -62,25 +67,10 @@ export function acquireFileLock(path: string, options: FileLockOptions): FileLoc
     closeSync(fd);
     throw err;
   }
-  let released = false;
-  return {
-    path,
-    fd,
-    get released() {
-      return released;
-    },
-    release() {
-      if (released) return;
-      released = true;
-      try {
-        libc.flock(fd, libc.LOCK_UN);
-      } finally {
-        closeSync(fd);
-      }
-    },
-  };
+  return lockOf(path, fd);
 }
 
+/** The held lock of `fd`: release() unlocks and closes it, once. */
 function lockOf(path: string, fd: number): FileLock {
   let released = false;
   return {
@@ -126,14 +116,8 @@ function dropQuietly(fd: number): void {
  * @throws LockTimeoutError at the deadline; SysError when the file cannot be opened or flock fails otherwise
  */
 export async function waitFileLock(path: string, options: FileLockOptions): Promise<FileLock> {
-  const { timeoutMs, mode = 0o600, shared = false } = options;
-  if (!(timeoutMs >= 0)) throw new RangeError(`Invalid lock timeout ${timeoutMs}`);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_CREAT, mode);
-  } catch (err) {
-    throw sysErrorFromNode(err, "open", `lock file ${JSON.stringify(path)}`);
-  }
+  const { timeoutMs, shared = false } = options;
+  const fd = openLockFile(path, options);
   const op = shared ? libc.LOCK_SH : libc.LOCK_EX;
   const detail = JSON.stringify(path);
   try {
