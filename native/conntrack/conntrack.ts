@@ -16,14 +16,13 @@ import { encodeMessage, type NlMessage } from "../netlink/header.js";
 import { NetlinkError } from "../netlink/netlink-error.js";
 import { NetlinkSocket, openKernelTransport } from "../netlink/socket.js";
 import { withNetnsSync } from "../netns.js";
+import { familyToAf } from "../rtnl/addr.js";
 import type { RawAttr } from "../api.js";
 import {
   CTA_FILTER, CTA_FILTER_FLAG_CTA_PROTO_DST_PORT, CTA_FILTER_FLAG_CTA_PROTO_NUM, CTA_FILTER_ORIG_FLAGS, CTA_PROTO_DST_PORT, CTA_PROTO_NUM,
   CTA_TUPLE_ORIG, CTA_TUPLE_PROTO, CTA_ZONE, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_GET, NETLINK_NETFILTER, NFNETLINK_V0,
   NFNL_SUBSYS_CTNETLINK,
 } from "./constants.js";
-
-const AF: Readonly<Record<IpFamily, number>> = { 4: 2, 6: 10 };
 
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
@@ -36,15 +35,13 @@ const ctTypeName = (type: number): string =>
 
 /** struct nfgenmsg: family, version, res_id (big-endian, 0). */
 const nfgen = (w: ByteWriter, family: IpFamily): void => {
-  w.u8(AF[family]).u8(NFNETLINK_V0).u16(0);
+  w.u8(familyToAf(family)).u8(NFNETLINK_V0).u16(0);
 };
-
-const be16 = (type: number, v: number): RawAttr => ({ type, nested: false, data: Uint8Array.of((v >> 8) & 0xff, v & 0xff) });
 
 /** `conntrack -L -f <family> -p <proto> --orig-port-dst <port>`: a dump filtered by protocol and port. */
 function conntrackDumpRequest(family: IpFamily, protocol: number, port: number): Uint8Array {
   const attrs = [
-    nla.nest(CTA_TUPLE_ORIG, [nla.nest(CTA_TUPLE_PROTO, [nla.u8(CTA_PROTO_NUM, protocol), be16(CTA_PROTO_DST_PORT, port)])]),
+    nla.nest(CTA_TUPLE_ORIG, [nla.nest(CTA_TUPLE_PROTO, [nla.u8(CTA_PROTO_NUM, protocol), nla.be16(CTA_PROTO_DST_PORT, port)])]),
     nla.nest(CTA_FILTER, [nla.u32(CTA_FILTER_ORIG_FLAGS, CTA_FILTER_FLAG_CTA_PROTO_NUM | CTA_FILTER_FLAG_CTA_PROTO_DST_PORT)]),
   ];
   return encodeMessage(ctType(IPCTNL_MSG_CT_GET), 0, (w) => {
@@ -96,8 +93,6 @@ export interface ConntrackDeleteOptions {
   readonly timeoutMs?: number;
 }
 
-const ENOENT = 2;
-
 /**
  * Deletes the conntrack entries whose original direction goes to one of `dstPorts` with `protocol`.
  * Returns how many were deleted (an entry that vanished meanwhile is not an error).
@@ -119,7 +114,7 @@ export function conntrackDeleteByDstPort(options: ConntrackDeleteOptions): numbe
           sock.ack(conntrackDeleteRequest(options.family, e.orig, e.zone));
           deleted++;
         } catch (err) {
-          if (!(err instanceof NetlinkError && err.errno === ENOENT)) throw err;
+          if (!(err instanceof NetlinkError && err.code === "ENOENT")) throw err;
         }
       }
     }

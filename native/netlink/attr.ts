@@ -148,6 +148,8 @@ export const nla = {
     new DataView(data.buffer).setUint32(0, v >>> 0, HOST_LE);
     return { type, nested: false, data };
   },
+  /** A u16 in network byte order (ports in ctnetlink tuples). */
+  be16: (type: number, v: number): RawAttr => ({ type, nested: false, data: Uint8Array.of((v >> 8) & 0xff, v & 0xff) }),
   s32: (type: number, v: number): RawAttr => {
     const data = new Uint8Array(4);
     new DataView(data.buffer).setInt32(0, v, HOST_LE);
