@@ -2,7 +2,7 @@
 // a set, CIDR lists, listen addresses, the CNI service socket). Pure; every mistake is a UsageError that
 // quotes the flag and the value, so the agent refuses to start instead of misbehaving later.
 
-import { agentSocketProblem } from "../core/cni/netconf.js";
+import { agentSocketProblem } from "../core/cni/peek.js";
 import { formatCidr, hasHostBits, networkOf, type IpNet } from "../core/ip.js";
 import { parseCidr } from "../core/ip-parse.js";
 import { DEFAULTS, type ListenAddress } from "./config.js";

@@ -13,10 +13,10 @@ import {
   NAME_RE,
   isPluginName,
   parseNetConf,
-  peekCniVersion,
   type NetConf,
   type PluginName,
 } from "../core/cni/netconf.js";
+import { peekCniVersion } from "../core/cni/peek.js";
 import { encodeResult } from "../core/cni/result.js";
 import { CURRENT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, type CniVersion } from "../core/cni/version.js";
 import { LockTimeoutError, NetlinkError, NetnsNotFoundError, NotNetnsError, SysError } from "../native/index.js";

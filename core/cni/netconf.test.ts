@@ -2,7 +2,8 @@ import t from "tap";
 import { throwsCni } from "../../test/support/assert-cni.js";
 import { MALFORMED_HINTS, MALFORMED_PREV_RESULTS } from "../../test/support/malformed-inputs.js";
 import { formatCidr, formatIp } from "../ip.js";
-import { DEFAULT_AGENT_SOCKET, agentSocketProblem, parseNetConf, peekAgentSocket, type HostLocalIpamConf, type NetConf, type PluginName } from "./netconf.js";
+import { parseNetConf, type HostLocalIpamConf, type NetConf, type PluginName } from "./netconf.js";
+import { DEFAULT_AGENT_SOCKET, agentSocketProblem, peekAgentSocket } from "./peek.js";
 
 const hl = (ipam: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ cniVersion: "1.0.0", name: "net1", type: "host-local", ipam: { type: "host-local", ...ipam }, ...extra });

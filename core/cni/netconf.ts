@@ -16,9 +16,6 @@ import { parseRangeSets, type RangeSet } from "./ranges.js";
 import { DEFAULT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, isCniVersion, type CniVersion } from "./version.js";
 import { agentSocketProblem } from "./peek.js";
 
-// The cheap looks at stdin live in ./peek (the thin client loads them without this parser).
-export { DEFAULT_AGENT_SOCKET, agentSocketProblem, peekAgentSocket, peekCniVersion } from "./peek.js";
-
 export type PluginName = "kubenet" | "bridge" | "host-local" | "loopback" | "bandwidth" | "portmap";
 
 export interface HostLocalIpamConf {

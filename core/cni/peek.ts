@@ -1,7 +1,7 @@
 // core/cni/peek: the thin client's cheap looks at stdin, before (and instead of) the full parse: which service
 // socket to try, and which version an error must be written in. Pure. Imports only ./errors and ./version:
-// the thin client loads this, and must not load the IP layer or the config parser (core/cni/netconf
-// re-exports everything here, so callers of the parser see no change).
+// the thin client loads this, and must not load the IP layer or the config parser (which uses
+// agentSocketProblem from here).
 
 import { q } from "./errors.js";
 import { DEFAULT_CNI_VERSION, isCniVersion, type CniVersion } from "./version.js";
