@@ -53,9 +53,6 @@ function validate(req: AddRequest, br: BridgeConf): void {
   // Kernel limits first: the host veth's alias, and with ipMasq the rules' comment (before anything is made).
   checkHostVethAlias(hostVethAlias(req.conf.name, req.containerId, req.ifName), req.conf.name, req.containerId, req.ifName);
   if (br.ipMasq) checkIptablesComment(formatComment(req.conf.name, req.containerId), req.conf.name, req.containerId);
-  if (br.hairpinMode && br.promiscMode) {
-    throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, "cannot set hairpin mode and promiscuous mode at the same time");
-  }
   if (req.conf.ipam === undefined && !cniVersionAtLeast(req.conf.cniVersion, "0.3.0") && req.conf.prevResult === undefined) {
     throw new CniError(
       CNI_ERROR_CODE.INVALID_NETWORK_CONFIG,
