@@ -225,7 +225,6 @@ function splitPath(p: string | undefined): string[] {
   return (p ?? "").split(":").filter((s) => s !== "");
 }
 
-/** Runs one plugin invocation; returns the exit status. Never throws. */
 /** CNI_COMMAND, one of the commands the spec defines. */
 function commandOf(command: string): CniCommand {
   if (!(COMMANDS as readonly string[]).includes(command)) {
@@ -299,6 +298,7 @@ async function dispatch(req: PluginRequest, commands: PluginCommands, ctx: Plugi
   log.debug("done");
 }
 
+/** Runs one plugin invocation; returns the exit status. Never throws. */
 export async function skelMain(io: SkelIo): Promise<number> {
   const log = new SkelLogger(io);
   const invoked = invokedPlugin(io.invokedAs);
