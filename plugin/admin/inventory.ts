@@ -18,7 +18,6 @@ import { parseIp } from "../../core/ip-parse.js";
 import { openCri, type Link } from "../../native/index.js";
 import { openHostNs } from "../bridge/netns.js";
 import { hostVethAliasPrefix } from "../../core/cni/host-veth-alias.js";
-import { aliasOf } from "../bridge/veth.js";
 import { capacityOf, freeCounts } from "../ipam/host-local.js";
 import { formatRangeSet } from "../ipam/allocator.js";
 import { decodeLeaseContent } from "../ipam/store.js";
@@ -151,7 +150,7 @@ function hostState(conf: NetConf): { veths: Map<string, Link>; bridge: Inventory
     const prefix = hostVethAliasPrefix(conf.name);
     const veths = new Map<string, Link>();
     for (const l of host.rtnl.linkList()) {
-      const alias = aliasOf(l);
+      const alias = l.alias;
       if (l.kind === "veth" && alias?.startsWith(prefix)) veths.set(alias.slice(prefix.length), l);
     }
     const name = conf.bridge?.bridge ?? "cbr0";

@@ -7,11 +7,6 @@ import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import type { Link } from "../../native/index.js";
 import { isErrno, kernelStep, wrapKernelError, type NsHandle } from "./netns.js";
 
-/** The alias a link carries (IFLA_IFALIAS), or undefined. */
-export function aliasOf(link: Link): string | undefined {
-  return link.alias;
-}
-
 /** The container end's name is taken in the pod netns: the spec's "interface already exists" error. */
 export function interfaceExistsError(ifName: string, netnsPath: string): CniError {
   return new CniError(
@@ -107,7 +102,7 @@ export function attachHostVeth(host: NsHandle, hostName: string, opts: HostPortO
 
 /** Host veths (kind veth) whose alias names this attachment. */
 export function findHostVeths(host: NsHandle, alias: string): Link[] {
-  return host.rtnl.linkList().filter((l) => l.kind === "veth" && aliasOf(l) === alias);
+  return host.rtnl.linkList().filter((l) => l.kind === "veth" && l.alias === alias);
 }
 
 /** Deletes a link by index; "already gone" is success. */

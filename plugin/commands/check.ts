@@ -16,7 +16,6 @@ import { hostPortsContextOf } from "../portmap/kubenet.js";
 import { checkHostPorts, portRequestOf } from "../portmap/portmap.js";
 import { getContainerNs, openHostNs, type NsHandle } from "../bridge/netns.js";
 import type { Link } from "../../native/index.js";
-import { aliasOf } from "../bridge/veth.js";
 import { ipamCallOf, ipamCheck } from "../ipam/index.js";
 import type { CheckRequest, PluginContext } from "../types.js";
 
@@ -104,7 +103,7 @@ export async function cmdCheck(req: CheckRequest, ctx: PluginContext): Promise<v
     if (prevHost.length > 0 && !prevHost.some((i) => i.name === peer.name)) {
       throw mismatch(`host veth is ${q(peer.name)}, prevResult says ${prevHost.map((i) => q(i.name)).join(", ")}`);
     }
-    const alias = aliasOf(peer);
+    const alias = peer.alias;
     if (alias !== undefined && alias !== "" && alias !== hostVethAlias(req.conf.name, req.containerId, req.ifName)) {
       throw mismatch(`host veth ${q(peer.name)} belongs to ${q(alias)}, not to ${q(req.containerId)}/${q(req.ifName)}`);
     }

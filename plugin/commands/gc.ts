@@ -9,7 +9,7 @@ import { q } from "../../core/cni/errors.js";
 import { hostVethAlias, hostVethAliasPrefix } from "../../core/cni/host-veth-alias.js";
 import { gcIpMasq, masqContextOf } from "../bridge/ipmasq.js";
 import { openHostNs, wrapKernelError } from "../bridge/netns.js";
-import { aliasOf, deleteLinkIfPresent } from "../bridge/veth.js";
+import { deleteLinkIfPresent } from "../bridge/veth.js";
 import { ipamGc } from "../ipam/index.js";
 import { gcKubenetHostPorts, hostPortsContextOf } from "../portmap/kubenet.js";
 import type { GcRequest, PluginContext } from "../types.js";
@@ -35,14 +35,14 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
     const stale = bridge === undefined
       ? []
       : host.rtnl.linkList().filter((l) => {
-          const alias = aliasOf(l);
+          const alias = l.alias;
           return l.kind === "veth" && l.master === bridge.index && alias !== undefined &&
             alias.startsWith(hostVethAliasPrefix(req.conf.name)) && !valid.has(alias);
         });
     for (const link of stale) {
       try {
         deleteLinkIfPresent(host, link.index, `host veth ${q(link.name)}`);
-        ctx.log.info("GC: removed the host veth of an attachment that is no longer valid", { veth: link.name, alias: aliasOf(link) });
+        ctx.log.info("GC: removed the host veth of an attachment that is no longer valid", { veth: link.name, alias: link.alias });
       } catch (err) {
         errors.push(wrapKernelError(`could not remove host veth ${q(link.name)}`, err));
       }

@@ -10,7 +10,6 @@ import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
 import { isHostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { formatCidr, ipEqual, isLinkLocal } from "../../core/ip.js";
 import { openHostNs } from "../bridge/netns.js";
-import { aliasOf } from "../bridge/veth.js";
 import { ipamStatus } from "../ipam/index.js";
 import type { PluginContext, StatusRequest } from "../types.js";
 import { bridgeConfOf } from "../bridge/bridge.js";
@@ -47,7 +46,7 @@ export async function cmdStatus(req: StatusRequest, ctx: PluginContext): Promise
 
     const podVeths = host.rtnl
       .linkList()
-      .filter((l) => l.kind === "veth" && isHostVethAlias(aliasOf(l)));
+      .filter((l) => l.kind === "veth" && isHostVethAlias(l.alias));
     const detached = podVeths.filter((l) => bridge === undefined || l.master !== bridge.index);
     // Only detached pod veths that are not on another bridge (another network's ports are not ours).
     const orphaned = detached.filter((l) => l.master === undefined || l.master === 0);
