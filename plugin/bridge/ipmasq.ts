@@ -8,7 +8,7 @@ import type { IpFamily, IpNet } from "../../core/ip.js";
 import type { NetConf } from "../../core/cni/netconf.js";
 import type { PluginContext } from "../types.js";
 import { chainNameFromDigest, formatComment, masqRuleSet, missingFrom, renderSetup, renderTeardown, staleChains } from "./ipmasq-rules.js";
-import { FAMILIES, readNat, restoreNat as restore, xtablesContextOf, type XtablesContext } from "./xtables.js";
+import { FAMILIES, ownerDigest, readNat, restoreNat as restore, xtablesContextOf, type XtablesContext } from "./xtables.js";
 
 export type MasqContext = XtablesContext;
 
@@ -20,9 +20,7 @@ export interface MasqOwner {
 
 /** The chain name of (network, containerID): "CNI-" + the first 24 hex digits of sha512(network + id). */
 function masqChainName(network: string, containerId: string): string {
-  // node:crypto on first use only: a pod without ipMasq (kubenet's default) never loads it.
-  const { createHash } = process.getBuiltinModule("node:crypto");
-  return chainNameFromDigest(createHash("sha512").update(network + containerId).digest("hex"));
+  return chainNameFromDigest(ownerDigest(network, containerId));
 }
 
 export const masqContextOf = (conf: NetConf, ctx: PluginContext): MasqContext => xtablesContextOf(conf, ctx, '"ipMasq": true');

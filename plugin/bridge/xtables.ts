@@ -35,6 +35,16 @@ export const FAMILIES: readonly IpFamily[] = [4, 6];
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
+ * The hex SHA-512 of network name + container ID, which the reference plugins cut into their per-container
+ * chain names (CNI-<hash>, CNI-DN-<hash>). node:crypto loads on first use only: a pod with neither ipMasq nor
+ * host ports never pays for it.
+ */
+export function ownerDigest(network: string, containerId: string): string {
+  const { createHash } = process.getBuiltinModule("node:crypto");
+  return createHash("sha512").update(network + containerId).digest("hex");
+}
+
+/**
  * The context for a config: the xtables lock gets the same budget as the IPAM lock (`lockTimeoutMs`,
  * rounded up to whole seconds: iptables waits in seconds).
  */

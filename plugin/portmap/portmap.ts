@@ -14,7 +14,7 @@ import { DEFAULT_PORT_MAP_OPTIONS, type PortMapOptions, type PortMapping } from 
 import type { IpFamily, IpNet } from "../../core/ip.js";
 import { IPPROTO_UDP, conntrackDeleteByDstPort } from "../../native/index.js";
 import { renderTeardown } from "../bridge/ipmasq-rules.js";
-import { FAMILIES, readNat, restoreNat, type XtablesContext } from "../bridge/xtables.js";
+import { FAMILIES, ownerDigest, readNat, restoreNat, type XtablesContext } from "../bridge/xtables.js";
 import {
   dnChainFromDigest, dnatComment, missingPortRules, podEntryRules, podPortRules, renderFastPortSetup, renderFastPortTeardown, renderPortSetup,
   stalePortChains, type PodPortRules,
@@ -49,9 +49,7 @@ export function portRequestOf(conf: NetConf, containerId: string, podAddrs: read
 
 /** The per-container chain: "CNI-DN-" + the first 21 hex digits of sha512(network + container ID). */
 function portChainName(network: string, containerId: string): string {
-  // node:crypto on first use only: a pod without host ports never loads it.
-  const { createHash } = process.getBuiltinModule("node:crypto");
-  return dnChainFromDigest(createHash("sha512").update(network + containerId).digest("hex"));
+  return dnChainFromDigest(ownerDigest(network, containerId));
 }
 
 function rulesPerFamily(req: PortRequest): PodPortRules[] {
