@@ -14,7 +14,11 @@ export function throwCollected(errors: readonly Error[], prefix = ""): void {
   throw new CniError(code, `${prefix}${errors.map((e) => e.message).join("; ")}`, { cause: first });
 }
 
-/** Any thrown value as an Error. */
-export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+/** Runs one step of a best-effort command: whatever it throws is added to `errors` (as an Error), never thrown. */
+export async function collectError(errors: Error[], step: () => unknown): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    errors.push(err instanceof Error ? err : new Error(String(err)));
+  }
 }

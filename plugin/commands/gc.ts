@@ -14,18 +14,12 @@ import { ipamGc } from "../ipam/index.js";
 import { gcKubenetHostPorts, hostPortsContextOf } from "../portmap/kubenet.js";
 import type { GcRequest, PluginContext } from "../types.js";
 import { bridgeConfOf } from "../bridge/bridge.js";
-import { asError, throwCollected } from "./best-effort.js";
+import { collectError, throwCollected } from "./best-effort.js";
 
 export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
   const br = bridgeConfOf(req.conf);
   const errors: Error[] = [];
-  if (req.conf.ipam !== undefined) {
-    try {
-      await ipamGc(req.conf, req.validAttachments, ctx, req.cniPath);
-    } catch (err) {
-      errors.push(asError(err));
-    }
-  }
+  if (req.conf.ipam !== undefined) await collectError(errors, () => ipamGc(req.conf, req.validAttachments, ctx, req.cniPath));
 
   const valid = new Set(req.validAttachments.map((a) => hostVethAlias(req.conf.name, a.containerId, a.ifName)));
   const host = openHostNs(ctx.hostNetnsPath);
@@ -59,23 +53,20 @@ export async function cmdGc(req: GcRequest, ctx: PluginContext): Promise<void> {
 
   // ipMasq: chains (and jumps) of this network's containers that are no longer valid, found by the
   // comment the reference writes on every rule (`name: "<net>" id: "<cid>"`).
+  const validIds = new Set(req.validAttachments.map((a) => a.containerId));
   if (br.ipMasq) {
-    try {
-      const removed = await gcIpMasq(masqContextOf(req.conf, ctx), req.conf.name, new Set(req.validAttachments.map((a) => a.containerId)));
+    await collectError(errors, async () => {
+      const removed = await gcIpMasq(masqContextOf(req.conf, ctx), req.conf.name, validIds);
       if (removed.length > 0) ctx.log.info("GC: removed masquerade chains of attachments that are no longer valid", { chains: removed });
-    } catch (err) {
-      errors.push(asError(err));
-    }
+    });
   }
 
   // Host ports (kubenet type): chains of this network's containers that are no longer valid, by comment.
   if (req.conf.plugin === "kubenet") {
-    try {
-      const removed = await gcKubenetHostPorts(hostPortsContextOf(req.conf, ctx), req.conf, new Set(req.validAttachments.map((a) => a.containerId)));
+    await collectError(errors, async () => {
+      const removed = await gcKubenetHostPorts(hostPortsContextOf(req.conf, ctx), req.conf, validIds);
       if (removed.length > 0) ctx.log.info("GC: removed host-port chains of attachments that are no longer valid", { chains: removed });
-    } catch (err) {
-      errors.push(asError(err));
-    }
+    });
   }
 
   throwCollected(errors, "GC: ");
