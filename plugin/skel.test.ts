@@ -6,7 +6,8 @@ import { CNI_ERROR_CODE, CniError } from "../core/cni/errors.js";
 import type { PluginName } from "../core/cni/netconf.js";
 import { parseCidr, parseIp } from "../core/ip-parse.js";
 import { LockTimeoutError, NetnsNotFoundError, SysError } from "../native/index.js";
-import { MAX_STDIN_BYTES, invokedPlugin, skelMain, toCniError, type SkelIo } from "./skel.js";
+import { MAX_STDIN_BYTES } from "./client.js";
+import { invokedPlugin, skelMain, toCniError, type SkelIo } from "./skel.js";
 import type { PluginCommands, PluginRequest } from "./types.js";
 
 interface Run {

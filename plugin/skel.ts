@@ -20,12 +20,9 @@ import { peekCniVersion } from "../core/cni/peek.js";
 import { encodeResult } from "../core/cni/result.js";
 import { CURRENT_CNI_VERSION, SUPPORTED_CNI_VERSIONS, cniVersionAtLeast, type CniVersion } from "../core/cni/version.js";
 import { LockTimeoutError, NetlinkError, NetnsNotFoundError, NotNetnsError, SysError } from "../native/index.js";
-import { MAX_STDIN_BYTES } from "./client.js";
+import { MAX_STDIN_BYTES } from "./client.js"; // the stdin limit, beside the thin client that reads stdin first
 import { versionInfo } from "./commands/version.js";
 import type { CniCommand, Logger, PluginCommands, PluginContext, PluginRequest } from "./types.js";
-
-/** Largest config accepted on stdin (defined beside the thin client, which reads stdin first). */
-export { MAX_STDIN_BYTES } from "./client.js";
 
 export interface SkelIo {
   /** The name the executable was invoked as (basename of argv[1]): picks the plugin. */
