@@ -1,7 +1,8 @@
 // native/netlink/header: struct nlmsghdr encode/decode, splitting a datagram into messages, and reading the
 // payload of NLMSG_ERROR / NLMSG_DONE (errno + the kernel's extended ACK TLVs).
-// Pure (no I/O); imports ./attr and ./constants only.
+// Pure (no I/O); imports ./attr, ./constants and ../api types only.
 
+import type { RawAttr } from "../api.js";
 import { ByteWriter, HOST_LE, attrStr, attrU32, decodeAttrs, findAttr } from "./attr.js";
 import {
   NLMSGERR_ATTR_MISS_TYPE,
@@ -20,6 +21,19 @@ export interface NlMessage {
   readonly seq: number;
   readonly pid: number;
   readonly payload: Uint8Array;
+}
+
+/**
+ * A decoded message of an rtnetlink family (link, addr, route, qdisc, filter): its nlmsg type and flags, the
+ * family's fixed header struct, and the attributes (unknown ones kept), tagged by `kind`.
+ */
+export interface FamilyMessage<K extends string, T extends number, H> {
+  readonly kind: K;
+  readonly type: T;
+  /** nlmsg_flags (NLM_F_*). */
+  readonly flags: number;
+  readonly header: H;
+  readonly attrs: readonly RawAttr[];
 }
 
 /**

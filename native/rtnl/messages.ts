@@ -1,11 +1,10 @@
 // native/rtnl/messages: rtnetlink messages as a union on `kind` (link: ifinfomsg, addr: ifaddrmsg, route:
 // rtmsg) with paired encode/decode. Attributes stay RawAttr (unknown ones survive a decode/encode round trip);
 // link.ts, addr.ts and route.ts give them meaning.
-// Pure (no I/O); imports ../netlink codec, ./constants and ../api types.
+// Pure (no I/O); imports ../netlink codec and ./constants.
 
-import type { RawAttr } from "../api.js";
 import { ByteWriter, HOST_LE, decodeAttrs } from "../netlink/attr.js";
-import { encodeMessage, type NlMessage } from "../netlink/header.js";
+import { encodeMessage, type FamilyMessage, type NlMessage } from "../netlink/header.js";
 import {
   IFADDRMSG_LEN,
   IFINFOMSG_LEN,
@@ -57,28 +56,9 @@ export type LinkMessageType = typeof RTM_NEWLINK | typeof RTM_DELLINK | typeof R
 export type AddrMessageType = typeof RTM_NEWADDR | typeof RTM_DELADDR | typeof RTM_GETADDR;
 export type RouteMessageType = typeof RTM_NEWROUTE | typeof RTM_DELROUTE | typeof RTM_GETROUTE;
 
-export interface LinkMessage {
-  readonly kind: "link";
-  readonly type: LinkMessageType;
-  /** nlmsg_flags (NLM_F_*). */
-  readonly flags: number;
-  readonly header: IfInfoMsg;
-  readonly attrs: readonly RawAttr[];
-}
-export interface AddrMessage {
-  readonly kind: "addr";
-  readonly type: AddrMessageType;
-  readonly flags: number;
-  readonly header: IfAddrMsg;
-  readonly attrs: readonly RawAttr[];
-}
-export interface RouteMessage {
-  readonly kind: "route";
-  readonly type: RouteMessageType;
-  readonly flags: number;
-  readonly header: RtMsg;
-  readonly attrs: readonly RawAttr[];
-}
+export type LinkMessage = FamilyMessage<"link", LinkMessageType, IfInfoMsg>;
+export type AddrMessage = FamilyMessage<"addr", AddrMessageType, IfAddrMsg>;
+export type RouteMessage = FamilyMessage<"route", RouteMessageType, RtMsg>;
 export type RtnlMessage = LinkMessage | AddrMessage | RouteMessage;
 
 export const ZERO_IFINFOMSG: IfInfoMsg = { family: 0, type: 0, index: 0, flags: 0, change: 0 };

@@ -4,7 +4,7 @@
 
 import type { RawAttr } from "../api.js";
 import { HOST_LE, decodeAttrs } from "../netlink/attr.js";
-import { encodeMessage, type NlMessage } from "../netlink/header.js";
+import { encodeMessage, type FamilyMessage, type NlMessage } from "../netlink/header.js";
 import {
   RTM_DELQDISC,
   RTM_DELTFILTER,
@@ -27,21 +27,8 @@ export interface TcMsg {
 export type QdiscMessageType = typeof RTM_NEWQDISC | typeof RTM_DELQDISC | typeof RTM_GETQDISC;
 export type FilterMessageType = typeof RTM_NEWTFILTER | typeof RTM_DELTFILTER | typeof RTM_GETTFILTER;
 
-export interface QdiscMessage {
-  readonly kind: "qdisc";
-  readonly type: QdiscMessageType;
-  /** nlmsg_flags (NLM_F_*). */
-  readonly flags: number;
-  readonly header: TcMsg;
-  readonly attrs: readonly RawAttr[];
-}
-export interface FilterMessage {
-  readonly kind: "filter";
-  readonly type: FilterMessageType;
-  readonly flags: number;
-  readonly header: TcMsg;
-  readonly attrs: readonly RawAttr[];
-}
+export type QdiscMessage = FamilyMessage<"qdisc", QdiscMessageType, TcMsg>;
+export type FilterMessage = FamilyMessage<"filter", FilterMessageType, TcMsg>;
 export type TcMessage = QdiscMessage | FilterMessage;
 
 export const ZERO_TCMSG: TcMsg = { family: 0, index: 0, handle: 0, parent: 0, info: 0 };
