@@ -98,7 +98,7 @@ export function iptablesCommand(tool: "" | "save" | "restore", family: IpFamily,
  */
 export const restoreArgs = (lockWaitSeconds: number): string[] => ["--noflush", `--wait=${lockWaitSeconds}`];
 
-/** stderr of an xtables tool that gave up waiting for the xtables lock. */
-export const XTABLES_LOCK_HELD_RE = /holding the xtables lock|xtables lock/i;
+/** stderr of an xtables tool that gave up waiting for the xtables lock ("Another app is currently holding the xtables lock"). */
+export const XTABLES_LOCK_HELD_RE = /xtables lock/i;
 /** stderr saying the table cannot exist in this kernel (no module, family unsupported): nothing is there. */
 export const NO_TABLE_RE = /table does not exist|can't initialize|cannot initialize|address family not supported|protocol not supported/i;
