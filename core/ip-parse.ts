@@ -77,3 +77,8 @@ export function parseCidr(text: string): IpNet {
   }
   return { addr, prefixLen };
 }
+
+/** The address of "10.1.2.3" or of "10.1.2.3/24" (the prefix ignored, as host-local takes requested IPs). @throws SyntaxError */
+export function parseRequestedIp(text: string): IpAddr {
+  return text.includes("/") ? parseCidr(text).addr : parseIp(text);
+}

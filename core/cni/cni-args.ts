@@ -4,7 +4,7 @@
 // use (IP, MAC) are parsed strictly: never trimmed, never "" for absent. Errors are code 4.
 
 import type { IpAddr } from "../ip.js";
-import { parseCidr, parseIp } from "../ip-parse.js";
+import { parseRequestedIp } from "../ip-parse.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 
 /**
@@ -76,7 +76,7 @@ export function parseCniArgIps(value: string): IpAddr[] {
   if (value === "") throw envError(`CNI_ARGS: IP is empty: remove the pair, or give an address such as IP=10.244.1.5`);
   return value.split(",").map((text) => {
     try {
-      return text.includes("/") ? parseCidr(text).addr : parseIp(text);
+      return parseRequestedIp(text);
     } catch {
       throw envError(`CNI_ARGS: IP=${q(value)}: ${q(text)} is not an IP address (no spaces or empty items; e.g. IP=10.244.1.5)`);
     }

@@ -3,7 +3,7 @@
 // means (not an IP address, ...) is an invalid network config (7).
 
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
-import { parseCidr, parseIp } from "../ip-parse.js";
+import { parseIp, parseRequestedIp } from "../ip-parse.js";
 import type { IpAddr } from "../ip.js";
 
 export type Json = Record<string, unknown>;
@@ -81,7 +81,7 @@ export function ipAt(text: unknown, path: string): IpAddr {
 export function requestedIpAt(text: unknown, path: string): IpAddr {
   if (typeof text !== "string") throw decodeError(`${path} must be an IP address string, got ${q(text)}`);
   try {
-    return text.includes("/") ? parseCidr(text).addr : parseIp(text);
+    return parseRequestedIp(text);
   } catch {
     throw invalid(`${path} is not a valid IP address or CIDR: ${q(text)}`);
   }
