@@ -3,10 +3,12 @@
 // interleaved: ADD, CHECK (with the ADD's result as prevResult) and DEL of every pod, at each concurrency.
 // Modes: "go"; "ours" (dist/kubenet, no agent: the command runs in-process); "ours-agent" (the same executable
 // with the agent's CNI service running on the default socket /run/kubenet/cni.sock, started here for that mode's
-// phases only, so the loopback call finds it as on a node, and warmed with C unmeasured pods first: see
-// warmAgent). Each mode has its own bridge and subnet.
+// phases only, and warmed with C unmeasured pods first: see warmAgent). Each mode has its own bridge and subnet.
+// The loopback call is as deployed: the install keeps a node's existing `loopback` (the distribution's Go one,
+// here Debian's), so "ours" and "ours-agent" run Go's loopback, then our network. "ours-ourlo" and
+// "ours-agent-ourlo" run our `loopback` too (a node that had none), through the service in the agent mode.
 // Run by scripts/bench.sh inside `unshare --net --mount` with tmpfs over /run: no trace on the machine.
-//   node bench-cni.cjs --dist DIR --work DIR [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent]
+//   node bench-cni.cjs --dist DIR --work DIR [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent,ours-agent-ourlo,ours-ourlo]
 //                      [--variant NAME=PATH ...]   (another build of ours, e.g. the Node script, no agent)
 //                      [--agent PATH]              (the kubenet-agent to run; default DIST/kubenet-agent)
 
@@ -36,26 +38,29 @@ function agentServes(): boolean {
 }
 
 function makeModes(): Mode[] {
-  const wanted = arg("--modes", agentServes() ? "go,ours,ours-agent" : "go,ours").split(",");
-  if (!wanted.includes("ours-agent")) process.stderr.write("bench-cni: without ours-agent (this kubenet-agent has no --cni-socket)\n");
+  const wanted = arg("--modes", agentServes() ? "go,ours,ours-agent,ours-agent-ourlo" : "go,ours").split(",");
+  if (!wanted.some((w) => w.startsWith("ours-agent"))) process.stderr.write("bench-cni: without ours-agent (this kubenet-agent has no --cni-socket)\n");
   const out: Mode[] = [];
-  const ours = (name: string, bin: string, i: number, extra: Record<string, unknown> = {}): Mode => ({
+  // ourLo: our loopback too (the executable's sibling link); otherwise the node's (Go's), which the install keeps.
+  const ours = (name: string, bin: string, i: number, extra: Record<string, unknown> = {}, ourLo = name.endsWith("-ourlo")): Mode => ({
     name,
-    loopback: join(bin, "..", "loopback"),
+    loopback: ourLo ? join(bin, "..", "loopback") : join(GO, "loopback"),
     network: [{ bin, conf: bridgeConf(work, `bench-${name}`, "kubenet", `kbr${i}`, `10.${40 + i}.0.0/16`, extra) }],
     cniPath: join(bin, ".."),
   });
   if (wanted.includes("go")) out.push({ name: "go", loopback: join(GO, "loopback"), network: [{ bin: join(GO, "bridge"), conf: bridgeConf(work, "bench-go", "bridge", "gobr0", "10.30.0.0/16") }], cniPath: GO });
-  if (wanted.includes("ours")) out.push(ours("ours", join(dist, "kubenet"), 0));
-  if (wanted.includes("ours-agent")) {
+  for (const [i, name] of ["ours", "ours-ourlo"].entries()) if (wanted.includes(name)) out.push(ours(name, join(dist, "kubenet"), i * 2));
+  for (const [i, name] of ["ours-agent", "ours-agent-ourlo"].entries()) {
+    if (!wanted.includes(name)) continue;
     // The agent serves the network it renders (its bridge and PodCIDR); its conflist names the socket.
     const socket = "/run/kubenet/cni.sock"; // /run is a tmpfs of the bench sandbox
-    out.push({ ...ours("ours-agent", join(dist, "kubenet"), 1, { agentSocket: socket }), startAgent: () => startAgent(agentBin, work, socket, "10.41.0.0/16", "kbr1") });
+    const [bridge, cidr] = [`kbr${1 + i * 2}`, `10.${41 + i * 2}.0.0/16`];
+    out.push({ ...ours(name, join(dist, "kubenet"), 1 + i * 2, { agentSocket: socket }), startAgent: () => startAgent(agentBin, work, socket, cidr, bridge) });
   }
   for (const v of args("--variant")) {
     const [name, bin] = v.split("=");
     if (name === undefined || bin === undefined) throw new Error(`--variant NAME=PATH, got ${JSON.stringify(v)}`);
-    out.push(ours(name, resolve(bin), 2 + out.length));
+    out.push(ours(name, resolve(bin), 4 + out.length, {}, true));
   }
   return out;
 }
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${pods} pods x ${rounds} rounds per mode and concurrency; per pod = loopback + network, as containerd calls them; load average ${loadText()}\n`);
   console.log(renderTable(modes.map((m) => m.name), "go", concurrencies, cells));
-  console.log("\nCPU per pod: user+sys of the plugin processes (and of the agent in ours-agent); pods/s: throughput of a whole phase.");
+  console.log("\nCPU per pod: user+sys of the plugin processes (and of the agent in the ours-agent modes); pods/s: throughput of a whole phase.");
 }
 
 main().catch((e: unknown) => {

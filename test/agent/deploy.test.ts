@@ -3,7 +3,7 @@
 // No root needed.
 
 import { execFileSync } from "node:child_process";
-import { lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
 import { parseCli } from "../../agent/cli.js";
@@ -50,12 +50,8 @@ t.test("deploy: the agent's args parse (with the downward-API and env values sub
   t.match(manifest, /- name: cri-socket-dir\n\s+mountPath: \/run\/containerd\n\s+readOnly: true/, "the CRI socket's directory is mounted read-only");
 });
 
-t.test("deploy: install-cni installs the executable and the alias names atomically and idempotently", async (t) => {
-  const root = tempDir(t);
-  mkdirSync(join(root, "src"));
-  mkdirSync(join(root, "bin"));
-  writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho v1\n");
-  writeFileSync(join(root, "bin", "bridge"), "distro bridge");
+/** The install-cni init container's script, with its paths moved under `root` (bin/ for /opt/cni/bin, src/kubenet). */
+function installScript(root: string): string {
   const lines = manifest.split("\n");
   const start = lines.findIndex((l) => l.trim() === "- -ec") + 1;
   const body: string[] = [];
@@ -63,8 +59,20 @@ t.test("deploy: install-cni installs the executable and the alias names atomical
     if (!l.startsWith("              ") && l.trim() !== "") break;
     body.push(l.slice(14));
   }
-  const sh = body.join("\n").replaceAll("/host/opt/cni/bin", join(root, "bin")).replaceAll("/opt/kubenet/bin/kubenet", join(root, "src", "kubenet"));
-  const run = (aliases: string): string => execFileSync("sh", ["-ec", sh], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", INSTALL_ALIASES: aliases }, encoding: "utf8" });
+  return body.join("\n").replaceAll("/host/opt/cni/bin", join(root, "bin")).replaceAll("/opt/kubenet/bin/kubenet", join(root, "src", "kubenet"));
+}
+
+t.test("deploy: install-cni installs the executable and the alias names atomically and idempotently", async (t) => {
+  const root = tempDir(t);
+  mkdirSync(join(root, "src"));
+  mkdirSync(join(root, "bin"));
+  writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho v1\n");
+  writeFileSync(join(root, "bin", "bridge"), "distro bridge");
+  const sh = installScript(root);
+  const keep = /- name: KEEP_EXISTING\n\s+value: "([^"]*)"/.exec(manifest)?.[1];
+  t.equal(keep, "loopback", "a node's own loopback is kept by default");
+  const run = (aliases: string, keepExisting = keep ?? ""): string =>
+    execFileSync("sh", ["-ec", sh], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", INSTALL_ALIASES: aliases, KEEP_EXISTING: keepExisting }, encoding: "utf8" });
   const aliases = /- name: INSTALL_ALIASES\n\s+value: "([^"]*)"/.exec(manifest)?.[1] ?? "";
   t.same(aliases.split(" ").sort(), PLUGIN_NAMES.filter((n) => n !== "kubenet").sort(), "by default every name the executable answers as");
   t.match(run(aliases), /installed kubenet/);
@@ -75,4 +83,25 @@ t.test("deploy: install-cni installs the executable and the alias names atomical
   t.equal(lstatSync(join(root, "bin", "kubenet")).mode & 0o777, 0o755);
   for (const alias of ["loopback", "bridge", "host-local", "portmap", "bandwidth"]) t.equal(readlinkSync(join(root, "bin", alias)), "kubenet", `${alias} -> kubenet`);
   t.equal(execFileSync(join(root, "bin", "loopback"), { encoding: "utf8" }), "v2\n");
+});
+
+t.test("deploy: install-cni keeps a node's own loopback (KEEP_EXISTING) and installs ours where there is none", async (t) => {
+  const root = tempDir(t);
+  mkdirSync(join(root, "src"));
+  mkdirSync(join(root, "bin"));
+  writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho ours\n");
+  writeFileSync(join(root, "bin", "loopback"), "#!/bin/sh\necho distro\n", { mode: 0o755 });
+  writeFileSync(join(root, "bin", "bridge"), "distro bridge");
+  const sh = installScript(root);
+  const keep = /- name: KEEP_EXISTING\n\s+value: "([^"]*)"/.exec(manifest)?.[1] ?? "";
+  const run = (): string => execFileSync("sh", ["-ec", sh], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", INSTALL_ALIASES: "loopback bridge", KEEP_EXISTING: keep }, encoding: "utf8" });
+  t.match(run(), /kept the node's loopback/);
+  t.equal(execFileSync(join(root, "bin", "loopback"), { encoding: "utf8" }), "distro\n", "the node's loopback stays");
+  t.equal(readlinkSync(join(root, "bin", "bridge")), "kubenet", "a name not kept is replaced");
+  rmSync(join(root, "bin", "loopback"));
+  t.notMatch(run(), /kept/, "no loopback on the node: ours is installed");
+  t.equal(readlinkSync(join(root, "bin", "loopback")), "kubenet");
+  t.notMatch(run(), /kept/, "ours already there: refreshed, not kept aside");
+  t.equal(execFileSync(join(root, "bin", "loopback"), { encoding: "utf8" }), "ours\n");
+  t.same(readdirSync(join(root, "bin")).sort(), ["bridge", "kubenet", "loopback"], "no temp files left");
 });
