@@ -2,8 +2,7 @@
 // its AgentConfig. Pure; every mistake is a UsageError that quotes the flag and the value.
 
 import { DEFAULTS, type AgentConfig, type SourceConfig } from "./config.js";
-import { MAX_TIMER_MS, parseDuration } from "./duration.js";
-import { cidrList, flagReaders, parseCniSocket, parseListen, pathFlag, UsageError } from "./flag-values.js";
+import { cidrList, flagReaders, parseCniSocket, parseListen, pathFlag, UsageError, type FlagReaders } from "./flag-values.js";
 import { isLogLevel } from "./log.js";
 import { parsePodCidrs } from "./sources/pod-cidrs.js";
 
@@ -69,8 +68,7 @@ const VALUE_FLAGS = new Set([
   "config", "static-pod-cidr", "pod-cidr-file", "kubeconfig", "node-name", "cluster-cidr", "cni-conf-dir", "cni-conf-name",
   "cni-version", "ipam-data-dir", "bridge", "mtu", "masq-config", "masq-chain", "iptables-mode", "random-fully",
   "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level",
-  "routes", "peers-file", "forward-accept", "bandwidth", "port-mappings",
-  "iptables-wait", "resync-interval", "listen", "healthz-max-age", "log-level", "cni-socket", "cni-workers",
+  "routes", "peers-file", "forward-accept", "bandwidth", "port-mappings", "cni-socket", "cni-workers",
   "cri-endpoint", "gc-interval", "gc-plugin",
 ]);
 const BOOL_FLAGS = new Set(["once", "help"]);
@@ -205,32 +203,25 @@ function buildCommonConfig(flags: Map<string, string>): Omit<AgentConfig, "sourc
     ...capabilityFlags(oneOf),
     cniSocket: parseCniSocket(str("cni-socket")),
     cniWorkers: int("cni-workers", 1, 256) ?? DEFAULTS.cniWorkers,
-    ...gcConfig(flags),
+    ...gcConfig(flags, duration),
   };
 }
 
 /** --bandwidth, --port-mappings: the capabilities the conflist declares. */
-function capabilityFlags(oneOf: <T extends string>(name: string, allowed: readonly T[], dflt: T) => T): Pick<AgentConfig, "bandwidth" | "portMappings"> {
+function capabilityFlags(oneOf: FlagReaders["oneOf"]): Pick<AgentConfig, "bandwidth" | "portMappings"> {
   return { bandwidth: oneOf("bandwidth", ["on", "off"] as const, "on"), portMappings: oneOf("port-mappings", ["on", "off"] as const, "on") };
 }
 
 /** --cri-endpoint, --gc-interval, --gc-plugin: the leaked-lease sweep. */
-function gcConfig(flags: Map<string, string>): Pick<AgentConfig, "criEndpoint" | "gcIntervalMs" | "gcPlugin"> {
+function gcConfig(flags: Map<string, string>, duration: FlagReaders["duration"]): Pick<AgentConfig, "criEndpoint" | "gcIntervalMs" | "gcPlugin"> {
   const endpoint = flags.get("cri-endpoint") ?? DEFAULTS.criEndpoint;
-  const interval = flags.get("gc-interval");
-  let gcIntervalMs: number = DEFAULTS.gcIntervalMs;
-  if (interval !== undefined) {
-    try {
-      gcIntervalMs = parseDuration(interval);
-    } catch (cause) {
-      throw new UsageError(`Invalid --gc-interval ${JSON.stringify(interval)}: expected a duration such as "10m", or 0`, { cause });
-    }
-    if (gcIntervalMs !== 0 && gcIntervalMs < 1000) throw new UsageError(`Invalid --gc-interval ${JSON.stringify(interval)}: must be 0 or at least 1s`);
-    if (gcIntervalMs > MAX_TIMER_MS) throw new UsageError(`Invalid --gc-interval ${JSON.stringify(interval)}: must be at most ${MAX_TIMER_MS}ms (about 24.8 days, the longest timer)`);
-  }
   const plugin = flags.get("gc-plugin");
   if (plugin === "") throw new UsageError("Invalid --gc-plugin: empty path");
-  return { criEndpoint: endpoint === "" || endpoint === "off" ? undefined : endpoint, gcIntervalMs, gcPlugin: plugin };
+  return {
+    criEndpoint: endpoint === "" || endpoint === "off" ? undefined : endpoint,
+    gcIntervalMs: duration("gc-interval", { min: 1000, zero: true }) ?? DEFAULTS.gcIntervalMs,
+    gcPlugin: plugin,
+  };
 }
 
 function sourceFrom(flags: Map<string, string>, env: CliEnv): SourceConfig {

@@ -7,13 +7,15 @@ import { formatCidr, hasHostBits, networkOf, type IpNet } from "../core/ip.js";
 import { parseCidr } from "../core/ip-parse.js";
 import { DEFAULTS, type ListenAddress } from "./config.js";
 import { pathProblem } from "../core/cni/limits.js";
-import { MAX_TIMER_MS, parseDuration } from "./duration.js";
+import { formatDuration, MAX_TIMER_MS, parseDuration } from "./duration.js";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
 /** Typed readers of flag values; each mistake is a UsageError quoting the flag and its value. */
+export type FlagReaders = ReturnType<typeof flagReaders>;
+
 export function flagReaders(flags: Map<string, string>) {
   const str = (name: string): string | undefined => flags.get(name);
   const oneOf = <T extends string>(name: string, allowed: readonly T[], dflt: T): T => {
@@ -22,19 +24,20 @@ export function flagReaders(flags: Map<string, string>) {
     if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected ${allowed.join(", ")}`);
     return v as T;
   };
-  const duration = (name: string): number | undefined => {
+  /** A duration flag of at least `min` ms (0 also, with `zero`: "off") and at most the longest timer. */
+  const duration = (name: string, { min = 100, zero = false }: { min?: number; zero?: boolean } = {}): number | undefined => {
     const v = flags.get(name);
     if (v === undefined) return undefined;
+    let ms: number;
     try {
-      const ms = parseDuration(v);
-      if (ms < 100) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: must be at least 100ms`);
-      // A Node timer fires a longer delay after 1 ms: the loop would spin.
-      if (ms > MAX_TIMER_MS) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: must be at most ${MAX_TIMER_MS}ms (about 24.8 days, the longest timer)`);
-      return ms;
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected a duration such as "60s" or "500ms"`);
+      ms = parseDuration(v);
+    } catch (cause) {
+      throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: expected a duration such as "60s" or "500ms"${zero ? ", or 0" : ""}`, { cause });
     }
+    if (ms < min && !(zero && ms === 0)) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: must be ${zero ? "0 or " : ""}at least ${formatDuration(min)}`);
+    // A Node timer fires a longer delay after 1 ms: the loop would spin.
+    if (ms > MAX_TIMER_MS) throw new UsageError(`Invalid --${name} ${JSON.stringify(v)}: must be at most ${MAX_TIMER_MS}ms (about 24.8 days, the longest timer)`);
+    return ms;
   };
   const int = (name: string, min: number, max: number): number | undefined => {
     const v = flags.get(name);
