@@ -8,11 +8,11 @@
 import t from "tap";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { bundleNode } from "../../scripts/bundle-node.mjs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { KERNEL_SKIP, createNetns, createTopology, type TestNetns } from "../support/netns.js";
-import { BRIDGE_BIN, DIST, REF_PLUGIN_DIR, describeRun, errorOf, runPlugin, type PluginRun } from "../support/plugin-harness.js";
+import { nodePluginScript } from "../support/node-plugin.js";
+import { BRIDGE_BIN, REF_PLUGIN_DIR, describeRun, errorOf, runPlugin, type PluginRun } from "../support/plugin-harness.js";
 import {
   cni,
   inv,
@@ -418,12 +418,7 @@ t.test("the legacy backend: the tools on PATH decide; a held xtables lock is cod
  */
 async function nodeBridgeBin(t: TapTest): Promise<string> {
   if (readFileSync(BRIDGE_BIN).subarray(0, 2).toString() === "#!") return BRIDGE_BIN;
-  const dir = mkdtempSync(join(DIST, "node-probe-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const outfile = join(dir, "bridge");
-  await bundleNode(join(DIST, "..", "plugin", "main.ts"), outfile);
-  chmodSync(outfile, 0o755);
-  return outfile;
+  return nodePluginScript(t, "bridge");
 }
 
 t.test("start-up stays lean: node:child_process loads only when ipMasq is on", { skip: KERNEL_SKIP }, async (t) => {

@@ -7,14 +7,14 @@
 // koffi on the service path (its koffi cache beside the executable is not even created) and loads it
 // lazily when it falls back.
 
-import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import t from "tap";
-import { bundleNode } from "../../scripts/bundle-node.mjs";
 import { REFUSAL, WIRE_HEADER_BYTES, decodeHeader, decodeRequestBody, encodeRefusal, encodeResult, type WireRequest } from "../../core/cni/wire.js";
-import { DIST, KUBENET_BIN, REPO_ROOT } from "../support/plugin-harness.js";
+import { nodePluginScript } from "../support/node-plugin.js";
+import { KUBENET_BIN, runPluginAsync, type PluginRun } from "../support/plugin-harness.js";
 import { containerId, tempDir, type TapTest } from "./datapath-support.js";
 
 type Behaviour = "answer" | "refuse" | "drop";
@@ -47,24 +47,9 @@ async function fakeService(t: TapTest, behaviour: Behaviour): Promise<FakeServic
   return { path, requests };
 }
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `bin` as a runtime does (clean env, config on stdin), without blocking this process (the fake serves here). */
-function run(bin: string, env: Record<string, string>, config: unknown): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, [], { env: { PATH: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", ...env }, stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    child.stdin.end(JSON.stringify(config));
-  });
+/** An ADD of `bin` as a runtime runs it (the harness: clean env, config on stdin), without blocking this process (the fake serves here). */
+function run(bin: string, id: string, config: unknown): Promise<PluginRun> {
+  return runPluginAsync({ bin, command: "ADD", containerId: id, netns: "/proc/self/ns/net", ifName: "eth0", env: { KUBENET_DEBUG: "1" }, config });
 }
 
 interface Build {
@@ -102,13 +87,9 @@ const BUILDS: readonly (Build & { readonly skip: string | false })[] = [
     binding: "koffi",
     skip: false,
     async install(t) {
-      // Inside dist/ so that koffi resolves from the repo's node_modules, as for the Node build of dist/kubenet.
-      const dir = mkdtempSync(join(DIST, "thin-node-"));
-      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-      await bundleNode(join(REPO_ROOT, "plugin", "main.ts"), join(dir, "kubenet"));
-      chmodSync(join(dir, "kubenet"), 0o755);
-      symlinkSync("kubenet", join(dir, "host-local"));
-      return join(dir, "host-local");
+      const kubenet = await nodePluginScript(t, "kubenet");
+      symlinkSync("kubenet", join(dirname(kubenet), "host-local"));
+      return join(dirname(kubenet), "host-local");
     },
   },
 ];
@@ -126,13 +107,12 @@ for (const b of BUILDS) {
   t.test(b.label, { skip: b.skip }, async (t) => {
     const bin = await b.install(t);
     const koffiCache = join(bin, "..", ".kubenet-native");
-    const env = (id: string): Record<string, string> => ({ CNI_COMMAND: "ADD", CNI_CONTAINERID: id, CNI_NETNS: "/proc/self/ns/net", CNI_IFNAME: "eth0", KUBENET_DEBUG: "1" });
 
     t.test("an answer is passed through and nothing runs in-process", async (t) => {
       const svc = await fakeService(t, "answer");
       const dataDir = tempDir(t);
       const id = containerId();
-      const r = await run(bin, env(id), hostLocalConf(dataDir, svc.path));
+      const r = await run(bin, id, hostLocalConf(dataDir, svc.path));
       t.equal(r.code, 3, "the service's exit code");
       t.equal(r.stdout, '{"answered":"by the fake"}', "its stdout, byte for byte");
       t.match(r.stderr, /^fake stderr\n/, "its stderr");
@@ -149,7 +129,7 @@ for (const b of BUILDS) {
     t.test("a refusal runs the command in-process", async (t) => {
       const svc = await fakeService(t, "refuse");
       const dataDir = tempDir(t);
-      const r = await run(bin, env(containerId()), hostLocalConf(dataDir, svc.path));
+      const r = await run(bin, containerId(), hostLocalConf(dataDir, svc.path));
       t.equal(r.code, 0, "exit 0", { output: r.stdout + r.stderr });
       t.match(r.stderr, /running in-process: the service refused the request \(reason 2\): the fake refuses everyone/);
       t.match(JSON.parse(r.stdout), { ips: [{ address: /^10\.77\.0\.\d+\/24$/ }] });
@@ -161,7 +141,7 @@ for (const b of BUILDS) {
     t.test("no socket runs the command in-process", async (t) => {
       const dataDir = tempDir(t);
       const missing = join(tempDir(t), "absent", "cni.sock");
-      const r = await run(bin, env(containerId()), hostLocalConf(dataDir, missing));
+      const r = await run(bin, containerId(), hostLocalConf(dataDir, missing));
       t.equal(r.code, 0, "exit 0", { output: r.stdout + r.stderr });
       t.match(r.stderr, /running in-process: cannot connect to ".*absent\/cni\.sock": .*ENOENT/);
       t.equal(leaseFiles(dataDir).length, 1);
@@ -170,7 +150,7 @@ for (const b of BUILDS) {
     t.test("a request the service took and dropped is code 11, run once", async (t) => {
       const svc = await fakeService(t, "drop");
       const dataDir = tempDir(t);
-      const r = await run(bin, env(containerId()), hostLocalConf(dataDir, svc.path));
+      const r = await run(bin, containerId(), hostLocalConf(dataDir, svc.path));
       t.equal(r.code, 1);
       t.match(JSON.parse(r.stdout), { code: 11, cniVersion: "1.0.0", msg: /accepted the request and then failed: it closed the connection without an answer/ });
       t.equal(svc.requests.length, 1, "sent once");
