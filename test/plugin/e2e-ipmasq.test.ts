@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { KERNEL_SKIP, createNetns, createTopology, type TestNetns } from "../support/netns.js";
+import { KERNEL_SKIP, createNetns, createTopology, startListener, type TestNetns } from "../support/netns.js";
 import { nodePluginScript } from "../support/node-plugin.js";
 import { BRIDGE_BIN, REF_PLUGIN_DIR, describeRun, errorOf, runPlugin, type PluginRun } from "../support/plugin-harness.js";
 import {
@@ -120,20 +120,7 @@ async function createOutside(t: TapTest, host: TestNetns): Promise<TestNetns> {
   const script =
     'require("net").createServer((s) => { s.end(s.remoteAddress + "\\n"); })' +
     '.listen(8080, "203.0.113.2", () => console.log("listening"));';
-  const server: ChildProcess = spawn("nsenter", [`--net=${outside.path}`, "--", process.execPath, "-e", script], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { PATH: process.env["PATH"] ?? "/usr/bin" },
-  });
-  t.teardown(() => killIfRunning(server));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the outside TCP server did not start")), 10_000);
-    server.stdout?.on("data", (b: Buffer) => {
-      if (b.toString().includes("listening")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  await startListener(t, outside, script, [], "the outside TCP server");
   return outside;
 }
 

@@ -2,9 +2,7 @@
 // families, answering with the address it sees), a client run inside any namespace, and a second "node"
 // joined to the host by a veth (host 192.0.2.1 / 2001:db8:9::1, peer .2 / ::2).
 
-import { spawn, type ChildProcess } from "node:child_process";
-import type { Teardownable, TestNetns } from "../support/netns.js";
-import { createNetns } from "../support/netns.js";
+import { createNetns, startListener, type Teardownable, type TestNetns } from "../support/netns.js";
 
 export const NODE_V4 = "192.0.2.1";
 export const NODE_V6 = "2001:db8:9::1";
@@ -36,25 +34,8 @@ if (proto === "tcp") {
  * Starts the echo server inside `ns` (TCP on tcpPort, UDP on udpPort, both families); killed at teardown, or
  * earlier by the function returned (as a pod's container dies when the pod stops).
  */
-export async function startEchoServer(t: Teardownable, ns: Pick<TestNetns, "path">, tcpPort: number, udpPort: number): Promise<() => void> {
-  const child: ChildProcess = spawn("nsenter", [`--net=${ns.path}`, "--", process.execPath, "-e", SERVER, String(tcpPort), String(udpPort)], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { PATH: process.env["PATH"] ?? "/usr/bin" },
-  });
-  const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-  };
-  t.teardown(kill);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the pod's echo server did not start")), 60_000);
-    child.stdout?.on("data", (b: Buffer) => {
-      if (b.toString().includes("listening")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return kill;
+export function startEchoServer(t: Teardownable, ns: Pick<TestNetns, "path">, tcpPort: number, udpPort: number): Promise<() => void> {
+  return startListener(t, ns, SERVER, [String(tcpPort), String(udpPort)], "the pod's echo server");
 }
 
 /** What the server answered ("tcp <addr>" / "udp <addr>"), or undefined when nothing answered in 4 s. */

@@ -4,7 +4,7 @@
 // Each test then creates its own named namespaces ("host", "container", ...) and they are destroyed in
 // the test's teardown, also when the test fails.
 
-import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 
@@ -78,4 +78,35 @@ export function createTopology(t: Teardownable, count: number): { host: TestNetn
   const host = createNetns(t, "host");
   const containers = Array.from({ length: count }, () => createNetns(t, "ctr"));
   return { host, containers };
+}
+
+/**
+ * Runs the Node script `script` (with `args`) inside `ns` until it prints "listening" (a server ready to answer).
+ * It is killed at the test's teardown, or earlier by the function returned (as a pod's container dies when the
+ * pod stops). `what` names it in the error when it does not start.
+ */
+export async function startListener(t: Teardownable, ns: Pick<TestNetns, "path">, script: string, args: readonly string[], what: string): Promise<() => void> {
+  const child = spawn("nsenter", [`--net=${ns.path}`, "--", process.execPath, "-e", script, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { PATH: process.env["PATH"] ?? "/usr/bin" },
+  });
+  const kill = (): void => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    try {
+      process.kill(child.pid, "SIGKILL");
+    } catch {
+      // it ended in between
+    }
+  };
+  t.teardown(kill);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 60_000);
+    child.stdout.on("data", (b: Buffer) => {
+      if (b.toString().includes("listening")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return kill;
 }
