@@ -216,6 +216,11 @@ export class Agent {
     for (const c of podCidrs) this.metrics.set(M.podCidr[0], M.podCidr[1], 1, { cidr: formatCidr(c), family: String(c.addr.family) });
   }
 
+  /** The PodCIDR(s) in effect (undefined until known). */
+  get podCidrs(): PodCidrs | undefined {
+    return this.#podCidrs;
+  }
+
   health(): HealthReport {
     const maxAgeMs = healthzMaxAge(this.#config, this.resyncIntervalMs());
     const podCIDRs = (this.#podCidrs ?? []).map(formatCidr);

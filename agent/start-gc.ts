@@ -6,7 +6,6 @@ import { readdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import { basename, dirname, join } from "node:path";
 import { KUBENET_NETWORK } from "../core/cni/conflist.js";
-import { parseCidr } from "../core/ip-parse.js";
 import type { Agent } from "./agent.js";
 import type { AgentConfig } from "./config.js";
 import { GcSweeper } from "./gc-sweep.js";
@@ -50,7 +49,7 @@ export function startGcSweep(o: StartGcOptions): GcSweeper | undefined {
       log: o.log,
       metrics: o.agent.metrics,
       listLeases: async (dir) => (await readdir(dir).catch(() => [])).filter((n) => isIP(n) !== 0),
-      podCidrs: () => o.agent.health().body.podCIDRs.map((c) => parseCidr(c)),
+      podCidrs: () => o.agent.podCidrs,
     },
   );
   sweeper.run(o.signal, config.gcIntervalMs !== 0);
