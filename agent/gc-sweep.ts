@@ -4,7 +4,7 @@
 // the release logic lives once, in the plugin), and counts what it released in /metrics. Off without a CRI
 // endpoint: leaks are only judged when the runtime answers. Async; exec and readdir are injected.
 
-import type { IpNet } from "../core/ip.js";
+import { sizeOf, type IpNet } from "../core/ip.js";
 import { parseGcReport, type GcReport } from "../core/cri/gc-report.js";
 import type { ExecFn } from "./exec.js";
 import { describeError, type Logger } from "./log.js";
@@ -41,8 +41,7 @@ const M = {
 
 /** Addresses the plugin can lease in a PodCIDR: all but the network address, the gateway (.1) and IPv4 broadcast. */
 export function leasableCount(cidr: IpNet): bigint {
-  const hostBits = BigInt((cidr.addr.family === 4 ? 32 : 128) - cidr.prefixLen);
-  const size = 1n << hostBits;
+  const size = sizeOf(cidr);
   const reserved = cidr.addr.family === 4 ? 3n : 2n;
   return size > reserved ? size - reserved : 0n;
 }
