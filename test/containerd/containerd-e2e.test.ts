@@ -10,10 +10,9 @@ import { containsIp } from "../../core/ip.js";
 import { parseCidr, parseIp } from "../../core/ip-parse.js";
 import { PROTOCOL_TCP, PROTOCOL_UDP } from "../../core/cri/messages.js";
 import { createNetns, type TestNetns } from "../support/netns.js";
-import { DIST } from "../support/plugin-harness.js";
 import { request, startEchoServer } from "../plugin/hostport-support.js";
 import { CONTAINERD_SKIP, startContainerd, type Containerd } from "./containerd-harness.js";
-import { describePod, ping, runPod, stopAndRemove, type Pod } from "./pods.js";
+import { describePod, kubenetAdmin, ping, runPod, stopAndRemove, type Pod } from "./pods.js";
 
 const POD_CIDR = "10.244.1.0/24";
 const N = 3;
@@ -105,8 +104,7 @@ t.test("a hostPort pod through CRI: TCP and UDP on the node's address from anoth
     t.ok(request(node, proto, "127.0.0.1", port)?.startsWith(proto), `${proto} ${port} from the node's 127.0.0.1`);
   }
   t.same(hostPortRecords(ctrd), [pod.id], "the record of the pod's host ports");
-  const status = JSON.parse(ctrd.exec(`${DIST}/kubenet`, ["status", "--json", "--conf-dir", ctrd.confDir, "--cri-endpoint", `unix://${ctrd.socket}`,
-    "--agent-url", "http://127.0.0.1:1/healthz", "--timeout", "60s"])) as { attachments: { containerId: string; hostPorts: string[]; leaked: boolean }[] };
+  const status = JSON.parse(kubenetAdmin(ctrd, ["status", "--json"])) as { attachments: { containerId: string; hostPorts: string[]; leaked: boolean }[] };
   t.same(status.attachments.map((a) => [a.containerId, a.hostPorts, a.leaked]), [[pod.id, ["8080->80/tcp", "8081->81/udp"], false]], "kubenet status shows the host ports");
 
   stopServer();

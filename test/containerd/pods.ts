@@ -6,6 +6,8 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { NAMESPACE_MODE_CONTAINER, NAMESPACE_MODE_POD, type PodSandboxConfig, type PortMapping } from "../../core/cri/messages.js";
 import type { CriClient } from "../../native/index.js";
+import { join } from "node:path";
+import { DIST } from "../support/plugin-harness.js";
 import type { Containerd } from "./containerd-harness.js";
 
 export interface Pod {
@@ -49,4 +51,12 @@ export async function stopAndRemove(cri: CriClient, id: string): Promise<void> {
 export function ping(from: Pod, to: string): boolean {
   const r = spawnSync("nsenter", ["-t", String(from.pid), "-n", "--", "ping", "-c", "1", "-W", "10", to], { encoding: "utf8" });
   return r.status === 0;
+}
+
+/** The operator commands (`kubenet status`, `kubenet gc`) on the node, against this containerd, with no agent to ask; stdout. */
+export function kubenetAdmin(ctrd: Containerd, args: readonly string[]): string {
+  const r = ctrd.run(join(DIST, "kubenet"), [...args, "--conf-dir", ctrd.confDir, "--cri-endpoint", `unix://${ctrd.socket}`,
+    "--agent-url", "http://127.0.0.1:1/healthz", "--timeout", "60s"]);
+  if (r.status !== 0) throw new Error(`kubenet ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }

@@ -11,7 +11,7 @@ import type { AttachmentRow, Inventory } from "../../plugin/admin/inventory.js";
 import type { GcReport } from "../../core/cri/gc-report.js";
 import { DIST } from "../support/plugin-harness.js";
 import { CLEAN_PATH, CONTAINERD_SKIP, startContainerd, type Containerd } from "./containerd-harness.js";
-import { podConfig, runPod, stopAndRemove } from "./pods.js";
+import { kubenetAdmin, podConfig, runPod, stopAndRemove } from "./pods.js";
 
 const LEASE_DIR = "/var/lib/cni/networks/kubenet";
 const NEVER_EXISTED = "f".repeat(64);
@@ -29,15 +29,8 @@ function binDir(t: { teardown(fn: () => void): void }): { dir: string; breakDel(
   return { dir, breakDel: (on) => (on ? writeFileSync(flag, "") : rmSync(flag, { force: true })) };
 }
 
-function kubenet(ctrd: Containerd, args: readonly string[]): string {
-  const r = ctrd.run(join(DIST, "kubenet"), [...args, "--conf-dir", ctrd.confDir, "--cri-endpoint", `unix://${ctrd.socket}`,
-    "--agent-url", "http://127.0.0.1:1/healthz", "--timeout", "60s"]);
-  if (r.status !== 0) throw new Error(`kubenet ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const status = (ctrd: Containerd, extra: readonly string[] = []): Inventory => JSON.parse(kubenet(ctrd, ["status", "--json", ...extra])) as Inventory;
-const gc = (ctrd: Containerd, extra: readonly string[] = []): GcReport => JSON.parse(kubenet(ctrd, ["gc", "--json", ...extra])) as GcReport;
+const status = (ctrd: Containerd, extra: readonly string[] = []): Inventory => JSON.parse(kubenetAdmin(ctrd, ["status", "--json", ...extra])) as Inventory;
+const gc = (ctrd: Containerd, extra: readonly string[] = []): GcReport => JSON.parse(kubenetAdmin(ctrd, ["gc", "--json", ...extra])) as GcReport;
 const row = (inv: Inventory, id: string): AttachmentRow | undefined => inv.attachments.find((a) => a.containerId === id);
 
 function leaseIps(ctrd: Containerd): string[] {
