@@ -12,7 +12,7 @@ import { masqContextOf, masqOwnerOf, teardownIpMasq } from "../bridge/ipmasq.js"
 import { findContainerNs, openHostNs, wrapKernelError } from "../bridge/netns.js";
 import { deleteLinkIfPresent, findHostVeths } from "../bridge/veth.js";
 import { ipamCallOf, ipamDel } from "../ipam/index.js";
-import { hostPortsContextOf, needsHostPortTeardown, teardownKubenetHostPorts } from "../portmap/kubenet.js";
+import { startKubenetHostPortTeardown } from "../portmap/kubenet.js";
 import type { DelRequest, PluginContext } from "../types.js";
 import { throwCollected } from "./best-effort.js";
 
@@ -27,10 +27,8 @@ function startRuleTeardowns(req: DelRequest, ctx: PluginContext): { what: string
   if (req.conf.bridge?.ipMasq === true) {
     out.push({ what: `could not remove the masquerading of ${q(req.containerId)}`, done: teardownIpMasq(masqContextOf(req.conf, ctx), masqOwnerOf(req)) });
   }
-  if (needsHostPortTeardown(req.conf, req.containerId)) {
-    const done = teardownKubenetHostPorts(hostPortsContextOf(req.conf, ctx), req.conf, req.containerId);
-    out.push({ what: `could not remove the host ports of ${q(req.containerId)}`, done });
-  }
+  const ports = startKubenetHostPortTeardown(ctx, req.conf, req.containerId);
+  if (ports !== undefined) out.push({ what: `could not remove the host ports of ${q(req.containerId)}`, done: ports });
   for (const r of out) r.done.catch(() => undefined); // awaited by cmdDel; never an unhandled rejection meanwhile
   return out;
 }

@@ -72,20 +72,28 @@ export async function setupKubenetHostPorts(xc: XtablesContext, req: PortRequest
   await setupHostPorts(xc, req);
 }
 
-/** DEL / rollback: the rules (what the record says ADD wrote, else by chain name in both families), then the record. */
-export async function teardownKubenetHostPorts(xc: XtablesContext, conf: NetConf, containerId: string): Promise<void> {
-  const known = readRecord(conf, containerId);
+/** The rules (what the record `known` says ADD wrote, else by chain name in both families), then the record. */
+async function teardownKnown(xc: XtablesContext, conf: NetConf, containerId: string, known: KnownPorts | "none" | undefined): Promise<void> {
   await teardownHostPorts(xc, { network: conf.name, containerId }, known === "none" ? undefined : known);
   removeRecord(conf, containerId);
 }
 
+/** ADD's rollback: the rules and the record. */
+export const teardownKubenetHostPorts = (xc: XtablesContext, conf: NetConf, containerId: string): Promise<void> =>
+  teardownKnown(xc, conf, containerId, readRecord(conf, containerId));
+
 /**
- * DEL has host ports to remove: ADD recorded some (it writes the record before any rule, and DEL removes it
- * after the rules), or, with no lease directory to keep a record in, the runtime passes mappings again. So a
- * pod without host ports, and containerd's second DEL of a pod, cost no iptables call.
+ * DEL: the host-port teardown, started, or undefined when there are no host ports to remove. There are when
+ * ADD recorded some (it writes the record before any rule, and DEL removes it after the rules), or, with no
+ * lease directory to keep a record in, when the runtime passes mappings again. So a pod without host ports,
+ * and containerd's second DEL of a pod, cost no iptables call. The record is read once, here.
  */
-export const needsHostPortTeardown = (conf: NetConf, containerId: string): boolean =>
-  conf.plugin === "kubenet" && (recordDirOf(conf) === undefined ? conf.portMappings.length > 0 : readRecord(conf, containerId) !== "none");
+export function startKubenetHostPortTeardown(ctx: PluginContext, conf: NetConf, containerId: string): Promise<void> | undefined {
+  if (conf.plugin !== "kubenet") return undefined;
+  const known = readRecord(conf, containerId);
+  const needed = recordDirOf(conf) === undefined ? conf.portMappings.length > 0 : known !== "none";
+  return needed ? teardownKnown(hostPortsContextOf(conf, ctx), conf, containerId, known) : undefined;
+}
 
 /** GC: stale chains of this network, and the records of containers that are not valid any more. */
 export async function gcKubenetHostPorts(xc: XtablesContext, conf: NetConf, validIds: ReadonlySet<string>): Promise<string[]> {
