@@ -6,6 +6,7 @@
 import type { IpAddr } from "../ip.js";
 import { parseRequestedIp } from "../ip-parse.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
+import { isMacText, isMulticastMac } from "./fields.js";
 
 /**
  * Splits CNI_ARGS into a map (later duplicates win, as in the lib). Empty/undefined -> empty map.
@@ -85,10 +86,10 @@ export function parseCniArgIps(value: string): IpAddr[] {
 
 /** MAC=: six hex pairs separated by ":" of a unicast address. @throws CniError 4 */
 export function parseCniArgMac(value: string): string {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(value)) {
+  if (!isMacText(value)) {
     throw envError(`CNI_ARGS: MAC=${q(value)} is not a MAC address like "c2:11:22:33:44:55"`);
   }
-  if ((parseInt(value.slice(0, 2), 16) & 1) === 1) throw envError(`CNI_ARGS: MAC=${q(value)} is a multicast address: a container interface needs a unicast one`);
+  if (isMulticastMac(value)) throw envError(`CNI_ARGS: MAC=${q(value)} is a multicast address: a container interface needs a unicast one`);
   return value.toLowerCase();
 }
 

@@ -68,6 +68,12 @@ export function optArray(o: Json, key: string, path: string): unknown[] | undefi
   return v;
 }
 
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+/** Six hex pairs separated by ":", either case ("c2:11:22:33:44:55"): a MAC address as CNI keys write it. */
+export const isMacText = (v: string): boolean => MAC_RE.test(v);
+/** The group bit (lowest bit of the first octet) is set: a multicast address, never an interface's own. */
+export const isMulticastMac = (mac: string): boolean => (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+
 export function ipAt(text: unknown, path: string): IpAddr {
   if (typeof text !== "string") throw decodeError(`${path} must be an IP address string, got ${q(text)}`);
   try {

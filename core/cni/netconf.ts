@@ -7,7 +7,7 @@ import type { IpAddr } from "../ip.js";
 import { parseBandwidth, type BandwidthEntry } from "./bandwidth.js";
 import { CNI_ERROR_CODE, CniError, q } from "./errors.js";
 import { configDns, configRoute } from "./config-values.js";
-import { decodeError, invalid, isObj, optArray, optBool, optInt, optObject, optString, optText, requestedIpAt, textProblem, type Json } from "./fields.js";
+import { decodeError, invalid, isMacText, isObj, optArray, optBool, optInt, optObject, optString, optText, requestedIpAt, textProblem, type Json } from "./fields.js";
 import { checkConfigPath, checkLeaseDir } from "./limits.js";
 import { NO_HOST_PORTS, parseHostPorts, type HostPortConf } from "./portmap-conf.js";
 import { decodeVersionedResult, type CniRoute, type Dns, type Result } from "./result.js";
@@ -127,7 +127,6 @@ export const isPluginName = (v: unknown): v is PluginName => typeof v === "strin
 
 /** CNI network names, container IDs: also the lease directory name, so no "/" and no leading ".". */
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 /** A plugin binary name looked up in CNI_PATH: a file name, never a path. */
 const BINARY_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
 
@@ -203,7 +202,7 @@ function parseIpam(raw: Json, plugin: PluginName, version: CniVersion, runtimeCo
 function parseMac(v: unknown, path: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") throw decodeError(`${path} must be a MAC address string, got ${q(v)}`);
-  if (!MAC_RE.test(v)) throw invalid(`${path} ${q(v)} is not a MAC address like "c2:11:22:33:44:55"`);
+  if (!isMacText(v)) throw invalid(`${path} ${q(v)} is not a MAC address like "c2:11:22:33:44:55"`);
   return v.toLowerCase();
 }
 

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseCniArgMac } from "../../core/cni/cni-args.js";
 import { CNI_ERROR_CODE, CniError, q } from "../../core/cni/errors.js";
+import { isMacText, isMulticastMac } from "../../core/cni/fields.js";
 import { hostVethAlias } from "../../core/cni/host-veth-alias.js";
 import { checkHostVethAlias, checkIptablesComment } from "../../core/cni/limits.js";
 import { formatComment } from "../bridge/ipmasq-rules.js";
@@ -28,8 +29,6 @@ import { ipamAdd, ipamCallOf, ipamDel } from "../ipam/index.js";
 import type { AddRequest, PluginContext } from "../types.js";
 import { UndoStack } from "../undo-stack.js";
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-
 /** Container MAC: runtimeConfig.mac > args.cni.mac (both in conf.mac) > CNI_ARGS MAC=. Validated. */
 export function containerMacOf(conf: NetConf, cniArgs: ReadonlyMap<string, string>): string | undefined {
   const env = cniArgs.get("MAC");
@@ -37,15 +36,13 @@ export function containerMacOf(conf: NetConf, cniArgs: ReadonlyMap<string, strin
   if (conf.mac === undefined && env !== undefined) return parseCniArgMac(env);
   const mac = conf.mac;
   if (mac === undefined) return undefined;
-  const lower = mac.toLowerCase();
-  if (!MAC_RE.test(lower)) {
+  if (!isMacText(mac)) {
     throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `invalid container MAC address ${q(mac)}: expected six hex pairs like "c2:11:22:33:44:55"`);
   }
-  // A multicast MAC (lowest bit of the first octet) cannot be an interface address.
-  if ((parseInt(lower.slice(0, 2), 16) & 1) === 1) {
+  if (isMulticastMac(mac)) {
     throw new CniError(CNI_ERROR_CODE.INVALID_NETWORK_CONFIG, `invalid container MAC address ${q(mac)}: it is a multicast address`);
   }
-  return lower;
+  return mac.toLowerCase();
 }
 
 /** Everything that can be checked without touching the kernel. */
