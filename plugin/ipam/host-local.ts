@@ -11,7 +11,7 @@ import type { Attachment, HostLocalIpamConf, NetConf } from "../../core/cni/netc
 import { rangeContains, type RangeSet } from "../../core/cni/ranges.js";
 import type { IpConfig, Result } from "../../core/cni/result.js";
 import { compareIp, formatIp, ipEqual, type IpAddr } from "../../core/ip.js";
-import { parseIp } from "../../core/ip-parse.js";
+import { tryParseIp } from "../../core/ip-parse.js";
 import { monotonicMs } from "../../native/index.js";
 import type { Logger } from "../types.js";
 import { readKernelBootId } from "./boot-id.js";
@@ -78,11 +78,8 @@ function releaseOwner(store: LeaseStore, owner: LeaseOwner, seen?: ReadonlyMap<s
 }
 
 function leaseOf(name: string, content: LeaseContent): Lease[] {
-  try {
-    return [{ ip: parseIp(name), content }];
-  } catch {
-    return [];
-  }
+  const ip = tryParseIp(name);
+  return ip === undefined ? [] : [{ ip, content }];
 }
 
 /** A long wait for the lease lock is worth an info line (a long queue on a loaded node); any wait a debug one. */
