@@ -100,7 +100,7 @@ export async function gcKubenetHostPorts(xc: XtablesContext, conf: NetConf, vali
   const removed = await gcHostPorts(xc, conf.name, validIds);
   const dir = recordDirOf(conf);
   if (dir !== undefined) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(dir);
     } catch {
