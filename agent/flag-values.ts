@@ -7,7 +7,7 @@ import { formatCidr, hasHostBits, networkOf, type IpNet } from "../core/ip.js";
 import { parseCidr } from "../core/ip-parse.js";
 import { DEFAULTS, type ListenAddress } from "./config.js";
 import { pathProblem } from "../core/cni/limits.js";
-import { formatDuration, MAX_TIMER_MS, parseDuration } from "./duration.js";
+import { formatDuration, MAX_TIMER_MS, parseDuration } from "../core/duration.js";
 
 export class UsageError extends Error {
   override readonly name = "UsageError";

@@ -10,7 +10,7 @@ import type { Agent } from "./agent.js";
 import type { AgentConfig } from "./config.js";
 import { GcSweeper } from "./gc-sweep.js";
 import type { HostDeps } from "./host.js";
-import { formatDuration } from "./duration.js";
+import { formatDuration } from "../core/duration.js";
 import type { Logger } from "./log.js";
 
 export interface StartGcOptions {

@@ -1,6 +1,6 @@
 import t from "tap";
 import { formatCidr } from "../../core/ip.js";
-import { parseDuration } from "../duration.js";
+import { parseDuration } from "../../core/duration.js";
 import { DEFAULT_MASQ_CONFIG, MasqConfigError, parseMasqConfig } from "./ip-masq-config.js";
 import { parseYamlSubset, YamlSubsetError } from "./yaml-subset.js";
 

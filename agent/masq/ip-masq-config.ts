@@ -4,7 +4,7 @@
 
 import { formatCidr, hasHostBits, networkOf, type IpNet } from "../../core/ip.js";
 import { parseCidr } from "../../core/ip-parse.js";
-import { MAX_TIMER_MS, parseDuration } from "../duration.js";
+import { MAX_TIMER_MS, parseDuration } from "../../core/duration.js";
 import { parseYamlSubset, type YamlValue } from "./yaml-subset.js";
 
 /** ip-masq-agent's limit on the number of nonMasqueradeCIDRs (link-local not counted). */

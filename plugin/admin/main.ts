@@ -3,6 +3,7 @@
 // client (@grpc/grpc-js) never loads for a CNI command. Takes its I/O as parameters; returns the exit status
 // (0 ok, 1 a release failed, 2 bad usage).
 
+import { parseDuration } from "../../core/duration.js";
 import { SkelLogger, type SkelIo } from "../skel.js";
 import { collectInventory } from "./inventory.js";
 import { gcText, runGc } from "./gc.js";
@@ -25,12 +26,13 @@ flags:
 
 class UsageError extends Error {}
 
-/** "90s", "5m", "1h", "250ms", "0". */
-function parseDuration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
-  if (m === null || (m[2] === undefined && m[1] !== "0")) throw new UsageError(`invalid --${flag} ${JSON.stringify(text)}: expected a duration such as "30s" or "5m"`);
-  const unit = ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[m[2] ?? "ms"] ?? 1;
-  return Number(m[1]) * unit;
+/** A duration flag's value in ms: a Go duration ("90s", "5m", "1m30s", "250ms", "0"), as the agent's flags take. */
+function durationFlag(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new UsageError(`invalid --${flag} ${JSON.stringify(text)}: expected a duration such as "30s" or "5m"`);
+  }
 }
 
 interface AdminFlags {
@@ -65,8 +67,8 @@ export function parseAdminFlags(command: AdminCommand, args: readonly string[]):
     confDir: values.get("conf-dir") ?? "/etc/cni/net.d",
     criEndpoint: values.get("cri-endpoint") ?? "unix:///run/containerd/containerd.sock",
     agentUrl: values.get("agent-url") ?? "http://127.0.0.1:9970/healthz",
-    minAgeMs: parseDuration("min-age", values.get("min-age") ?? "5m"),
-    timeoutMs: parseDuration("timeout", values.get("timeout") ?? "10s"),
+    minAgeMs: durationFlag("min-age", values.get("min-age") ?? "5m"),
+    timeoutMs: durationFlag("timeout", values.get("timeout") ?? "10s"),
   };
 }
 

@@ -1,5 +1,5 @@
-// agent/duration: Go-style durations ("60s", "1m30s", "500ms"), the format of ip-masq-agent's
-// `resyncInterval` and of our own interval flags. Pure.
+// core/duration: Go-style durations ("60s", "1m30s", "500ms"), the format of ip-masq-agent's
+// `resyncInterval`, of the agent's interval flags and of `kubenet status`/`gc`'s --min-age and --timeout. Pure.
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
