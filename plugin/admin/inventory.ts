@@ -11,7 +11,6 @@
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { isIP } from "node:net";
 import { parseNetConf, type NetConf } from "../../core/cni/netconf.js";
 import { formatCidr } from "../../core/ip.js";
 import { parseIp } from "../../core/ip-parse.js";
@@ -20,6 +19,7 @@ import { openHostNs } from "../bridge/netns.js";
 import { hostVethAliasPrefix } from "../../core/cni/host-veth-alias.js";
 import { capacityOf, freeCounts } from "../ipam/host-local.js";
 import { formatRangeSet } from "../ipam/allocator.js";
+import { leaseIp } from "../ipam/disk-store.js";
 import { decodeLeaseContent } from "../ipam/store.js";
 import { readHostPortRecords, type HostPortRecord } from "../portmap/kubenet.js";
 
@@ -99,7 +99,7 @@ interface LeaseRow {
 function readLeases(dir: string, now: number): LeaseRow[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => isIP(n) !== 0);
+    names = readdirSync(dir).filter((n) => leaseIp(n) !== undefined);
   } catch {
     return [];
   }

@@ -301,7 +301,7 @@ export class DiskStore implements LeaseStore {
 }
 
 /** The IP a directory entry names, when it is a lease: the canonical text of an IP, as host-local writes it. */
-function leaseIp(name: string): IpAddr | undefined {
+export function leaseIp(name: string): IpAddr | undefined {
   const ip = tryParseIp(name);
   return ip !== undefined && formatIp(ip) === name ? ip : undefined;
 }
