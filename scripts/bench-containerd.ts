@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { CLEAN_PATH, startContainerd, type Containerd } from "../test/containerd/containerd-harness.js";
 import { podConfig } from "../test/containerd/pods.js";
+import { percentile } from "./bench-cni-stats.js";
 import { DIST, REF_PLUGIN_DIR } from "../test/support/plugin-harness.js";
 
 const pods = Number(process.argv[process.argv.indexOf("--pods") + 1] ?? "") || 20;
@@ -43,11 +44,6 @@ interface Chain {
   readonly stop: number[];
   readonly ids: string[];
 }
-
-const pct = (xs: readonly number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
-};
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -101,11 +97,11 @@ async function main(): Promise<void> {
   console.log(`\n${pods} pods per chain through containerd ${(await ref.ctrd.cri.version()).runtimeVersion}, interleaved; ms`);
   console.log("chain                                        RunPodSandbox p50   p95    Stop+Remove p50   p95");
   for (const c of chains) {
-    const cells = [pct(c.run, 50), pct(c.run, 95), pct(c.stop, 50), pct(c.stop, 95)].map((v) => v.toFixed(0).padStart(6));
+    const cells = [percentile(c.run, 50), percentile(c.run, 95), percentile(c.stop, 50), percentile(c.stop, 95)].map((v) => v.toFixed(0).padStart(6));
     console.log(`${c.name.padEnd(44)} ${cells[0]} ${cells[1]}          ${cells[2]} ${cells[3]}`);
   }
   for (const c of chains.filter((x) => x !== ref)) {
-    const r = (a: number[], b: number[], p: number): string => (pct(a, p) / pct(b, p)).toFixed(2);
+    const r = (a: number[], b: number[], p: number): string => (percentile(a, p) / percentile(b, p)).toFixed(2);
     console.log(`${c.name} / Go reference: Run p50 ${r(c.run, ref.run, 50)}x p95 ${r(c.run, ref.run, 95)}x; Stop+Remove p50 ${r(c.stop, ref.stop, 50)}x p95 ${r(c.stop, ref.stop, 95)}x`);
   }
 }
