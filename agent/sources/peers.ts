@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import type { Logger } from "../log.js";
 import { parsePeersFile, PeersFileError, peerOfNode, type Peer } from "../routes/peers.js";
 import { createReflector, type ListWatchApi, type ReflectorOptions, type WatchStats } from "./reflector.js";
+import { waitForAbort } from "./static.js";
 
 export interface PeerSource {
   /** Watches in the background (Kubernetes); `onChange` fires when a node's routing fields changed. */
@@ -18,7 +19,7 @@ export interface PeerSource {
 
 export function createPeersFileSource(path: string): PeerSource {
   return {
-    run: (_onChange, signal) => new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true }))),
+    run: (_onChange, signal) => waitForAbort(signal),
     synced: () => Promise.resolve(),
     async current() {
       let text: string;

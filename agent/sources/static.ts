@@ -61,7 +61,8 @@ export function parsePodCidrFile(text: string, path: string): PodCidrs | undefin
   }
 }
 
-function waitForAbort(signal: AbortSignal): Promise<void> {
+/** A source with nothing to watch: its run() just waits for the stop. */
+export function waitForAbort(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) resolve();
     else signal.addEventListener("abort", () => resolve(), { once: true });
