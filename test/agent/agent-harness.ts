@@ -144,3 +144,35 @@ export function natTable(ns: TestNetns, options: { family?: 4 | 6; mode?: "nft" 
 export function sysctl(ns: TestNetns, name: string): string {
   return ns.exec("cat", [`/proc/sys/${name.replace(/\./g, "/")}`]).trim();
 }
+
+const ECHO_SERVER = `
+const net = require("node:net");
+net.createServer((s) => s.end(s.remoteAddress + "\\n")).listen(8080, "0.0.0.0", () => console.log("ready"));
+`;
+const ECHO_CLIENT = `
+const net = require("node:net");
+const s = net.connect({ host: process.argv[1], port: 8080, timeout: 5000 });
+let data = "";
+s.on("data", (d) => (data += d));
+s.on("end", () => { console.log(data.trim()); process.exit(0); });
+s.on("timeout", () => { console.error("timeout"); process.exit(2); });
+s.on("error", (e) => { console.error(e.message); process.exit(3); });
+`;
+
+/** A TCP server on :8080 in `ns` answering every connection with the peer address it sees; killed at teardown. */
+export function startEchoServer(t: Teardownable, ns: TestNetns): Promise<number> {
+  const server = spawn("nsenter", [`--net=${ns.path}`, "--", process.execPath, "-e", ECHO_SERVER], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  server.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  t.teardown(() => {
+    if (server.exitCode === null && server.pid !== undefined) process.kill(server.pid, "SIGKILL");
+  });
+  return waitFor("echo server ready", () => out.includes("ready"));
+}
+
+/** Connects from `from` to <host>:8080 and returns the peer address the echo server saw. */
+export function peerSeen(from: TestNetns, host: string): string {
+  const r = from.run(process.execPath, ["-e", ECHO_CLIENT, host]);
+  if (r.status !== 0) throw new Error(`connect ${from.name} -> ${host}:8080 failed: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}

@@ -6,14 +6,13 @@
 // its PodCIDR (172.20.1.0/24, 172.20.2.0/24) and InternalIP through Node objects; each has its own CNI
 // config and lease directories, and its pod is wired with the conflist that agent wrote, unmodified.
 
-import { spawn } from "node:child_process";
 import type { Test } from "tap";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createNetns, type Teardownable, type TestNetns } from "../support/netns.js";
 import { DIST, describeRun, runPlugin } from "../support/plugin-harness.js";
-import { startAgent, tempDir, waitFor, type RunningAgent } from "./agent-harness.js";
+import { peerSeen, startAgent, startEchoServer, tempDir, waitFor, type RunningAgent } from "./agent-harness.js";
 import { FakeApiServer, kubeconfigFor, linkNodeToApi } from "./fake-apiserver.js";
 
 export const CLUSTER_CIDR = "172.20.0.0/16";
@@ -51,37 +50,6 @@ function plug(vpc: TestNetns, ns: TestNetns, cidr: string): void {
   vpc.exec("ip", ["link", "set", port, "master", "br0", "up"]);
   ns.exec("ip", ["addr", "add", cidr, "dev", "eth0"]);
   ns.exec("ip", ["link", "set", "eth0", "up"]);
-}
-
-function startServer(t: Teardownable, ns: TestNetns): Promise<number> {
-  const server = spawn("nsenter", [`--net=${ns.path}`, "--", process.execPath, "-e", SERVER], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  server.stdout.on("data", (b: Buffer) => (out += b.toString()));
-  t.teardown(() => {
-    if (server.exitCode === null && server.pid !== undefined) process.kill(server.pid, "SIGKILL");
-  });
-  return waitFor("echo server ready", () => out.includes("ready"), WAIT_MS);
-}
-
-const SERVER = `
-const net = require("node:net");
-net.createServer((s) => s.end(s.remoteAddress + "\\n")).listen(8080, "0.0.0.0", () => console.log("ready"));
-`;
-const CLIENT = `
-const net = require("node:net");
-const s = net.connect({ host: process.argv[1], port: 8080, timeout: 5000 });
-let data = "";
-s.on("data", (d) => (data += d));
-s.on("end", () => { console.log(data.trim()); process.exit(0); });
-s.on("timeout", () => { console.error("timeout"); process.exit(2); });
-s.on("error", (e) => { console.error(e.message); process.exit(3); });
-`;
-
-/** Connects from `from` to <host>:8080 and returns the peer address the echo server saw. */
-export function peerSeen(from: TestNetns, host: string): string {
-  const r = from.run(process.execPath, ["-e", CLIENT, host]);
-  if (r.status !== 0) throw new Error(`connect ${from.name} -> ${host}:8080 failed: ${r.stderr.trim()}`);
-  return r.stdout.trim();
 }
 
 export function pings(from: TestNetns, host: string): boolean {
@@ -169,12 +137,11 @@ export async function startCluster(t: Teardownable, way: Way): Promise<Cluster> 
     // With host-gw, a host outside the cluster needs routes too: the VPC host gets them as an operator adds them.
     for (const w of [w1, w2]) net.vpcHost.exec("ip", ["route", "add", w.podCidr, "via", w.ip]);
   }
-  await startServer(t, w2.pod);
-  await startServer(t, net.internet);
-  await startServer(t, net.vpcHost);
+  await startEchoServer(t, w2.pod);
+  await startEchoServer(t, net.internet);
+  await startEchoServer(t, net.vpcHost);
   return { api, ...net, workers: [w1, w2] };
 }
-
 
 /** The article's checks, the same in every way. */
 export async function checkTraffic(t: Test, c: Cluster, way: Way): Promise<void> {

@@ -6,34 +6,13 @@
 //   pod (eth0 10.244.1.x) --veth-- [cbr0 10.244.1.1]  node  [ext0 192.0.2.1] --veth-- [eth0 192.0.2.2,
 //                                                                                    198.51.100.2] outside
 
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
-import { KERNEL_SKIP, createNetns, type TestNetns } from "../support/netns.js";
+import { KERNEL_SKIP, createNetns } from "../support/netns.js";
 import { DIST, describeRun, runPlugin } from "../support/plugin-harness.js";
-import { runAgentOnce, tempDir, waitFor } from "./agent-harness.js";
-
-const SERVER = `
-const net = require("node:net");
-net.createServer((s) => s.end(s.remoteAddress + "\\n")).listen(8080, "0.0.0.0", () => console.log("ready"));
-`;
-const CLIENT = `
-const net = require("node:net");
-const s = net.connect({ host: process.argv[1], port: 8080, timeout: 3000 });
-let data = "";
-s.on("data", (d) => (data += d));
-s.on("end", () => { console.log(data.trim()); process.exit(0); });
-s.on("timeout", () => { console.error("timeout"); process.exit(2); });
-s.on("error", (e) => { console.error(e.message); process.exit(3); });
-`;
-
-function peerSeenBy(pod: TestNetns, host: string): string {
-  const r = pod.run(process.execPath, ["-e", CLIENT, host]);
-  if (r.status !== 0) throw new Error(`connect to ${host}:8080 from the pod failed: ${r.stderr.trim()}`);
-  return r.stdout.trim();
-}
+import { peerSeen, runAgentOnce, startEchoServer, tempDir } from "./agent-harness.js";
 
 t.test("traffic: pod -> outside is masqueraded to the node address; nonMasqueradeCIDRs keep the pod address", { skip: KERNEL_SKIP }, async (t) => {
   const node = createNetns(t, "node");
@@ -71,16 +50,10 @@ t.test("traffic: pod -> outside is masqueraded to the node address; nonMasquerad
   const eth0 = (pod.ipJson(["link", "show", "dev", "eth0"]) as { mtu: number }[])[0];
   t.equal(eth0?.mtu, 1400, "pod MTU from the agent's conflist");
 
-  const server = spawn("nsenter", [`--net=${outside.path}`, "--", process.execPath, "-e", SERVER], { stdio: ["ignore", "pipe", "pipe"] });
-  let serverOut = "";
-  server.stdout.on("data", (b: Buffer) => (serverOut += b.toString()));
-  t.teardown(() => {
-    if (server.exitCode === null && server.pid !== undefined) process.kill(server.pid, "SIGKILL");
-  });
-  await waitFor("server ready", () => serverOut.includes("ready"));
+  await startEchoServer(t, outside);
 
-  t.equal(peerSeenBy(pod, "192.0.2.2"), "192.0.2.1", "ordinary destination: seen with the node's address");
-  t.equal(peerSeenBy(pod, "198.51.100.2"), podIp, "nonMasqueradeCIDRs destination: seen with the pod's address");
+  t.equal(peerSeen(pod, "192.0.2.2"), "192.0.2.1", "ordinary destination: seen with the node's address");
+  t.equal(peerSeen(pod, "198.51.100.2"), podIp, "nonMasqueradeCIDRs destination: seen with the pod's address");
 
   const del = runPlugin({ host: node, command: "DEL", containerId: id, netns: pod.path, ifName: "eth0", path: DIST, config });
   t.equal(del.code, 0, `DEL: ${describeRun(del)}`);
