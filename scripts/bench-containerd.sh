@@ -10,6 +10,6 @@ node scripts/build.mjs >/dev/null
 unset NODE_EXTRA_CA_CERTS
 loader="$PWD/node_modules/@tapjs/typescript/dist/esm/import.mjs"
 exec unshare --net --mount --propagation private -- env KUBENET_TEST_SANDBOX=1 bash -c '
-  mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
+  mount -t tmpfs -o mode=0755 tmpfs /run && mkdir /run/netns
   ip link set lo up
   exec node --import="file://$0" scripts/bench-containerd.ts "$@"' "$loader" "$@"

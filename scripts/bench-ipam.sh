@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then echo "bench-ipam.sh: needs root (it creates network
 [ -x /usr/lib/cni/bridge ] || { echo "bench-ipam.sh: /usr/lib/cni/bridge missing (apt-get install containernetworking-plugins)" >&2; exit 1; }
 unset NODE_EXTRA_CA_CERTS
 exec unshare --net --mount --propagation private -- env KUBENET_BENCH_SANDBOX=1 bash -c '
-  mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
+  mount -t tmpfs -o mode=0755 tmpfs /run && mkdir /run/netns
   mount -t tmpfs tmpfs /var/lib/cni 2>/dev/null || true
   ip link set lo up
   exec node scripts/bench-ipam.mjs "$@"' bench "$@"

@@ -24,10 +24,11 @@ common=(--bundle --platform=node --format=cjs --target=node20 --external:koffi -
 unset NODE_EXTRA_CA_CERTS
 
 # The sandbox every bench runs in: a fresh network + private mount namespace with lo up and its own tmpfs over
-# /run/netns (the pod namespaces' bind mounts); `node ARGS...` then runs there.
+# /run (the pod namespaces' bind mounts in /run/netns, and whatever an agent makes, e.g. /run/kubenet: nothing
+# lands on the machine's /run); `node ARGS...` then runs there.
 in_sandbox() {
   exec unshare --net --mount --propagation private -- env KUBENET_BENCH_SANDBOX=1 bash -c '
-    mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
+    mount -t tmpfs -o mode=0755 tmpfs /run && mkdir /run/netns
     ip link set lo up
     exec node "$@"' bench "$@"
 }

@@ -23,7 +23,8 @@ fi
 
 POD_CIDR=${POD_CIDR:-172.20.1.0/24}
 CLUSTER_CIDR=${CLUSTER_CIDR:-172.20.0.0/16}
-mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns; mount -t tmpfs tmpfs /run/netns; }
+# The sandbox's own /run: netns mounts, and the plugin finds no agent socket of the machine's.
+mount -t tmpfs -o mode=0755 tmpfs /run && mkdir /run/netns
 WORK=$(mktemp -d /tmp/kubenet-demo.XXXXXX)
 trap 'for n in node pod-a pod-b outside node2 pod-c; do ip netns del $n 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/net.d" "$WORK/networks"
