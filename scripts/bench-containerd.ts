@@ -9,9 +9,8 @@
 import { mkdtempSync, rmSync, symlinkSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawn } from "node:child_process";
-import { CLEAN_PATH, startContainerd, type Containerd } from "../test/containerd/containerd-harness.js";
-import { podConfig } from "../test/containerd/pods.js";
+import { startContainerd, type Containerd } from "../test/containerd/containerd-harness.js";
+import { podConfig, startNodeAgent } from "../test/containerd/pods.js";
 import { percentile } from "./bench-cni-stats.js";
 import { DIST, REF_PLUGIN_DIR } from "../test/support/plugin-harness.js";
 
@@ -61,10 +60,7 @@ async function main(): Promise<void> {
     await add("kubenet-ts + agent CNI service", {});
     const c = chains[chains.length - 1] as Chain;
     // The agent's CNI service in the same world: the thin client in dist/kubenet hands requests to it.
-    const agent = spawn("nsenter", ["-t", String(c.ctrd.holderPid), "-n", "-m", "--", process.execPath, join(DIST, "kubenet-agent"), "run",
-      "--static-pod-cidr", "10.244.1.0/24", "--cni-conf-dir", c.ctrd.confDir, "--masq-config", "", "--listen", "off", "--cri-endpoint", "off"],
-    { stdio: "ignore", env: { PATH: CLEAN_PATH } });
-    t.teardown(() => void agent.kill("SIGKILL"));
+    startNodeAgent(t, c.ctrd, ["--static-pod-cidr", "10.244.1.0/24", "--cni-conf-dir", c.ctrd.confDir, "--masq-config", "", "--listen", "off", "--cri-endpoint", "off"]);
     for (let i = 0; i < 600 && c.ctrd.run("test", ["-S", "/run/kubenet/cni.sock"]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
   }
   await add("Go reference (bridge+host-local+loopback)", { binDir: REF_PLUGIN_DIR, conflist: REF_CONFLIST });

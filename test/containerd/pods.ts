@@ -2,13 +2,14 @@
 // Linux namespace options kubelet sends; Stop then Remove), and what a test needs to look at them: the
 // sandbox's IPs and its pause PID from the verbose PodSandboxStatus, and ping between two pods' namespaces.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { NAMESPACE_MODE_CONTAINER, NAMESPACE_MODE_POD, type PodSandboxConfig, type PortMapping } from "../../core/cri/messages.js";
 import type { CriClient } from "../../native/index.js";
 import { join } from "node:path";
+import type { Teardownable } from "../support/netns.js";
 import { DIST } from "../support/plugin-harness.js";
-import type { Containerd } from "./containerd-harness.js";
+import { CLEAN_PATH, type Containerd } from "./containerd-harness.js";
 
 export interface Pod {
   readonly id: string;
@@ -59,4 +60,14 @@ export function kubenetAdmin(ctrd: Containerd, args: readonly string[]): string 
     "--agent-url", "http://127.0.0.1:1/healthz", "--timeout", "60s"]);
   if (r.status !== 0) throw new Error(`kubenet ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** `kubenet-agent run ARGS` on the node (containerd's network and mount namespaces), SIGKILLed at teardown. */
+export function startNodeAgent(t: Teardownable, ctrd: Containerd, args: readonly string[]): ChildProcess {
+  const agent = spawn("nsenter", ["-t", String(ctrd.holderPid), "-n", "-m", "--", process.execPath, join(DIST, "kubenet-agent"), "run", ...args], {
+    stdio: "ignore",
+    env: { PATH: CLEAN_PATH },
+  });
+  t.teardown(() => void agent.kill("SIGKILL"));
+  return agent;
 }

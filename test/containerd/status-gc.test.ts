@@ -2,7 +2,6 @@
 // sandbox that never existed; a pod removed while our DEL did nothing) are shown `leaked` and released by gc;
 // gc never releases a pod's lease while the pod is alive, stopped, or still being created.
 
-import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,8 +9,8 @@ import t from "tap";
 import type { AttachmentRow, Inventory } from "../../plugin/admin/inventory.js";
 import type { GcReport } from "../../core/cri/gc-report.js";
 import { DIST } from "../support/plugin-harness.js";
-import { CLEAN_PATH, CONTAINERD_SKIP, startContainerd, type Containerd } from "./containerd-harness.js";
-import { kubenetAdmin, podConfig, runPod, stopAndRemove } from "./pods.js";
+import { CONTAINERD_SKIP, startContainerd, type Containerd } from "./containerd-harness.js";
+import { kubenetAdmin, podConfig, runPod, startNodeAgent, stopAndRemove } from "./pods.js";
 
 const LEASE_DIR = "/var/lib/cni/networks/kubenet";
 const NEVER_EXISTED = "f".repeat(64);
@@ -82,11 +81,8 @@ t.test("status shows pods and leaks; gc releases only the leaks, never a live, s
 
   // The agent's periodic sweep runs the same gc: another old leak goes, the live pod's lease stays.
   ctrd.exec("sh", ["-c", `printf '${"e".repeat(64)}\\r\\neth0' > ${LEASE_DIR}/10.244.1.201 && touch -d '1 hour ago' ${LEASE_DIR}/10.244.1.201`]);
-  const agent = spawn("nsenter", ["-t", String(ctrd.holderPid), "-n", "-m", "--", process.execPath, join(DIST, "kubenet-agent"), "run",
-    "--static-pod-cidr", "10.244.1.0/24", "--cluster-cidr", "10.244.0.0/16", "--cni-conf-dir", ctrd.confDir, "--masq-config", "",
-    "--listen", "127.0.0.1:9971", "--cri-endpoint", `unix://${ctrd.socket}`, "--gc-interval", "2s", "--gc-plugin", join(DIST, "kubenet")],
-  { stdio: "ignore", env: { PATH: CLEAN_PATH } });
-  t.teardown(() => void agent.kill("SIGKILL"));
+  const agent = startNodeAgent(t, ctrd, ["--static-pod-cidr", "10.244.1.0/24", "--cluster-cidr", "10.244.0.0/16", "--cni-conf-dir", ctrd.confDir,
+    "--masq-config", "", "--listen", "127.0.0.1:9971", "--cri-endpoint", `unix://${ctrd.socket}`, "--gc-interval", "2s", "--gc-plugin", join(DIST, "kubenet")]);
   for (let i = 0; i < 600 && leaseIps(ctrd).includes("10.244.1.201"); i++) await new Promise((r) => setTimeout(r, 500));
   t.same(leaseIps(ctrd), alive.ips, "the agent's sweep released the leak and kept the live pod's lease");
   const metrics = ctrd.run("curl", ["-s", "http://127.0.0.1:9971/metrics"]).stdout;
