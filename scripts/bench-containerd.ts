@@ -28,6 +28,15 @@ const REF_CONFLIST = {
   }],
 };
 
+/** A bin_dir as the install lays it out on a node that has the distribution's plugins: our kubenet, the node's loopback. */
+function deployedBinDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "kt-bench-deployed-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  symlinkSync(join(DIST, "kubenet"), join(dir, "kubenet"));
+  symlinkSync(join(REF_PLUGIN_DIR, "loopback"), join(dir, "loopback"));
+  return dir;
+}
+
 /** A bin_dir whose kubenet and loopback are the single executable. */
 function seaBinDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "kt-bench-sea-"));
@@ -57,7 +66,8 @@ async function main(): Promise<void> {
   };
   await add("kubenet-ts (dist/kubenet)", {});
   if (process.argv.includes("--with-agent")) {
-    await add("kubenet-ts + agent CNI service", {});
+    // As deployed (deploy/kubenet.yaml keeps a node's loopback): Go's loopback, our kubenet through the service.
+    await add("kubenet-ts + agent (node's loopback)", { binDir: deployedBinDir() });
     const c = chains[chains.length - 1] as Chain;
     // The agent's CNI service in the same world: the thin client in dist/kubenet hands requests to it.
     startNodeAgent(t, c.ctrd, ["--static-pod-cidr", "10.244.1.0/24", "--cni-conf-dir", c.ctrd.confDir, "--masq-config", "", "--listen", "off", "--cri-endpoint", "off"]);
