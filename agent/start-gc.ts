@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { basename, dirname, join } from "node:path";
 import { KUBENET_NETWORK } from "../core/cni/conflist.js";
 import type { Agent } from "./agent.js";
-import type { AgentConfig } from "./config.js";
+import { DEFAULTS, type AgentConfig } from "./config.js";
 import { GcSweeper } from "./gc-sweep.js";
 import type { HostDeps } from "./host.js";
 import { formatDuration } from "../core/duration.js";
@@ -35,10 +35,11 @@ export function startGcSweep(o: StartGcOptions): GcSweeper | undefined {
     o.log.info("Leaked-lease sweep off (no --cri-endpoint)");
     return undefined;
   }
+  const intervalMs = config.gcIntervalMs ?? DEFAULTS.gcIntervalMs;
   const sweeper = new GcSweeper(
     {
       criEndpoint: config.criEndpoint,
-      gcIntervalMs: config.gcIntervalMs ?? 600_000,
+      gcIntervalMs: intervalMs,
       plugin: config.gcPlugin ?? defaultPluginPath(o.self),
       cniConfDir: config.cniConfDir,
       leaseDir: join(config.ipamDataDir, KUBENET_NETWORK),
@@ -52,7 +53,7 @@ export function startGcSweep(o: StartGcOptions): GcSweeper | undefined {
       podCidrs: () => o.agent.podCidrs,
     },
   );
-  sweeper.run(o.signal, config.gcIntervalMs !== 0);
-  o.log.info("Leaked-lease sweep on", { criEndpoint: config.criEndpoint, interval: config.gcIntervalMs === 0 ? "off (only when a range is full)" : formatDuration(config.gcIntervalMs ?? 600_000) });
+  sweeper.run(o.signal, intervalMs !== 0);
+  o.log.info("Leaked-lease sweep on", { criEndpoint: config.criEndpoint, interval: intervalMs === 0 ? "off (only when a range is full)" : formatDuration(intervalMs) });
   return sweeper;
 }
