@@ -1,9 +1,11 @@
 // scripts/bench-cni-agent: the agent for bench-cni's "ours-agent" mode: `kubenet-agent run` with a static
-// PodCIDR and its CNI service on a socket in the bench's work dir (inside the bench sandbox), until stopped.
+// PodCIDR and its CNI service on a socket in the bench's work dir (inside the bench sandbox), until stopped;
+// and a mode's phases with it (withAgent, warmAgent: shared by bench-cni and bench-hostport).
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { netns } from "./bench-cni-driver.js";
 
 export interface Agent {
   readonly pid: number;
@@ -57,4 +59,40 @@ export function startAgent(agentBin: string, work: string, socket: string, podCi
         child.kill("SIGTERM");
       }),
   };
+}
+
+/** A bench mode that may need the agent: started for its own phases only (the other modes run without it). */
+export interface AgentMode {
+  readonly name: string;
+  readonly startAgent?: () => Agent;
+  agent?: Agent;
+}
+
+/** Runs `fn` with the mode's agent serving (started before, stopped after), or as is when it has none. */
+export async function withAgent(m: AgentMode, fn: () => Promise<void>): Promise<void> {
+  if (m.startAgent === undefined) return fn();
+  m.agent = m.startAgent();
+  try {
+    await m.agent.ready;
+    await fn();
+  } finally {
+    await m.agent.stop();
+    delete m.agent;
+  }
+}
+
+/**
+ * A node's agent runs for days: its service threads are started once, by the first burst. A bench starts it
+ * afresh for each mode's phases, so before measuring it runs `c` pods through it at concurrency `c` (ADD, then
+ * DEL), unmeasured: the threads it starts then stay, as they do on a node. `chain` wires one pod.
+ */
+export async function warmAgent(m: AgentMode, c: number, prefix: string, chain: (op: "ADD" | "DEL", pod: string) => Promise<void>): Promise<void> {
+  if (m.agent === undefined) return;
+  const names = Array.from({ length: c }, (_, i) => `${prefix}${m.name.replace(/[^a-z0-9]/g, "")}w${i}`);
+  netns("add", names);
+  try {
+    for (const op of ["ADD", "DEL"] as const) await Promise.all(names.map((pod) => chain(op, pod)));
+  } finally {
+    netns("delete", names);
+  }
 }

@@ -105,11 +105,13 @@ export function netns(verb: "add" | "delete", names: readonly string[]): void {
 
 /**
  * One phase: `run` for every pod with `c` at a time; adds the latencies, the wall time and the CPU of the
- * plugin processes (children reaped here) to `cell`, and that of `agentPid` (a serving agent) when given.
+ * plugin processes (children reaped here) to `cell`, and that of `agentPid` (a serving agent) when given: its
+ * own and its reaped children's (the iptables tools it ran for host ports).
  */
 export async function phase(run: (pod: string) => Promise<void>, names: readonly string[], c: number, cell: Cell, agentPid?: number): Promise<void> {
   const cpu0 = cpuTimes("self").children;
-  const agent0 = agentPid !== undefined ? cpuTimes(agentPid).own : 0;
+  const agentCpu = (pid: number): number => cpuTimes(pid).own + cpuTimes(pid).children;
+  const agent0 = agentPid !== undefined ? agentCpu(agentPid) : 0;
   const t0 = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -124,7 +126,7 @@ export async function phase(run: (pod: string) => Promise<void>, names: readonly
   cell.wallMs += performance.now() - t0;
   cell.pods += names.length;
   cell.pluginCpuMs += cpuTimes("self").children - cpu0;
-  if (agentPid !== undefined) cell.agentCpuMs += cpuTimes(agentPid).own - agent0;
+  if (agentPid !== undefined) cell.agentCpuMs += agentCpu(agentPid) - agent0;
 }
 
 /** A bench's rounds: its modes, the ops timed, how a pod is wired, and optional hooks around each mode's phases. */

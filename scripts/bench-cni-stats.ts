@@ -12,7 +12,7 @@ export interface Cell {
   readonly latencies: number[];
   /** CPU ms of the plugin processes (children reaped by the driver), summed. */
   pluginCpuMs: number;
-  /** CPU ms the agent spent during the phases (service mode). */
+  /** CPU ms the agent spent during the phases (service mode), with the tools it ran (its reaped children). */
   agentCpuMs: number;
   pods: number;
   /** Wall ms of the whole phases, summed (throughput = pods / wall). */
@@ -55,15 +55,22 @@ export const cpuPerPod = (c: Cell): number => (c.pods > 0 ? (c.pluginCpuMs + c.a
 
 /**
  * The report: one row per (op, concurrency), per mode p50/p95 ms and the ratio of p50 to the reference mode;
- * then CPU per pod and throughput at the highest concurrency. `cells` is keyed `${mode}|${c}|${op}`.
+ * then CPU per pod and throughput at the highest concurrency. `cells` is keyed `${mode}|${c}|${op}`; `ops`: the
+ * operations the bench timed.
  */
-export function renderTable(modes: readonly string[], reference: string, concurrencies: readonly number[], cells: ReadonlyMap<string, Cell>): string {
+export function renderTable(
+  modes: readonly string[],
+  reference: string,
+  concurrencies: readonly number[],
+  cells: ReadonlyMap<string, Cell>,
+  ops: readonly Op[] = OPS,
+): string {
   const get = (m: string, c: number, op: Op): Cell => cells.get(`${m}|${c}|${op}`) ?? newCell();
   const others = modes.filter((m) => m !== reference);
   const head = ["what", ...modes.map((m) => `${m} p50 / p95 ms`), ...others.map((m) => `${m}/${reference}`)];
   const rows: string[][] = [];
   for (const c of concurrencies) {
-    for (const op of OPS) {
+    for (const op of ops) {
       const go = percentile(get(reference, c, op).latencies, 50);
       rows.push([
         `${op} C=${c}`,
@@ -72,7 +79,7 @@ export function renderTable(modes: readonly string[], reference: string, concurr
       ]);
     }
   }
-  for (const op of OPS) {
+  for (const op of ops) {
     const sum = (m: string): Cell => {
       const all = newCell();
       for (const c of concurrencies) {
@@ -90,7 +97,7 @@ export function renderTable(modes: readonly string[], reference: string, concurr
     let agentMs = 0;
     let n = 0;
     for (const c of concurrencies) {
-      for (const op of OPS) {
+      for (const op of ops) {
         agentMs += get(m, c, op).agentCpuMs;
         n += get(m, c, op).pods;
       }
@@ -98,7 +105,7 @@ export function renderTable(modes: readonly string[], reference: string, concurr
     if (agentMs > 0) rows.push([`of which ${m}'s agent, per pod and op (ms)`, ...modes.map((x) => (x === m ? ms(agentMs / n) : "")), ...others.map(() => "")]);
   }
   const top = concurrencies[concurrencies.length - 1] ?? 1;
-  for (const op of OPS) {
+  for (const op of ops) {
     const go = podsPerSecond(get(reference, top, op));
     rows.push([`${op} pods/s at C=${top}`, ...modes.map((m) => ms(podsPerSecond(get(m, top, op)))), ...others.map((m) => ratio(podsPerSecond(get(m, top, op)), go))]);
   }

@@ -16,17 +16,13 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { OPS, renderTable, type Op } from "./bench-cni-stats.js";
-import { startAgent, type Agent } from "./bench-cni-agent.js";
-import { GO, arg, args, benchFlags, bridgeConf, loadText, netns, runChain, runRounds, type ChainMode } from "./bench-cni-driver.js";
+import { startAgent, warmAgent, withAgent, type AgentMode } from "./bench-cni-agent.js";
+import { GO, arg, args, benchFlags, bridgeConf, loadText, runChain, runRounds, type ChainMode } from "./bench-cni-driver.js";
 
 const { dist, work, pods, rounds, concurrencies } = benchFlags(24);
 const agentBin = resolve(arg("--agent", join(dist, "kubenet-agent")));
 
-interface Mode extends ChainMode {
-  /** Starts the agent this mode needs (for its phases only: the other modes run without it). */
-  readonly startAgent?: () => Agent;
-  agent?: Agent;
-}
+type Mode = ChainMode & AgentMode;
 
 /** Whether this build's agent has the CNI service (its help lists --cni-socket). */
 function agentServes(): boolean {
@@ -65,35 +61,6 @@ function makeModes(): Mode[] {
   return out;
 }
 
-/** Runs `fn` with the mode's agent serving (started before, stopped after), or as is when it has none. */
-async function withAgent(m: Mode, fn: () => Promise<void>): Promise<void> {
-  if (m.startAgent === undefined) return fn();
-  m.agent = m.startAgent();
-  try {
-    await m.agent.ready;
-    await fn();
-  } finally {
-    await m.agent.stop();
-    delete m.agent;
-  }
-}
-
-/**
- * A node's agent runs for days: its service threads are started once, by the first burst. The bench starts it
- * afresh for each mode's phases, so before measuring it runs `c` pods through it at concurrency `c`, unmeasured
- * (the threads it starts then stay, as they do on a node).
- */
-async function warmAgent(m: Mode, c: number, prefix: string): Promise<void> {
-  if (m.agent === undefined) return;
-  const names = Array.from({ length: c }, (_, i) => `${prefix}${m.name.replace(/[^a-z0-9]/g, "")}w${i}`);
-  netns("add", names);
-  try {
-    for (const op of ["ADD", "DEL"] as const) await Promise.all(names.map((pod) => runChain(m, op, pod)));
-  } finally {
-    netns("delete", names);
-  }
-}
-
 async function main(): Promise<void> {
   if (process.env["KUBENET_BENCH_SANDBOX"] !== "1") throw new Error("run through scripts/bench.sh cni (it sets up the sandbox)");
   for (const bin of [join(GO, "bridge"), join(dist, "kubenet")]) if (!existsSync(bin)) throw new Error(`${bin} is missing (apt-get install containernetworking-plugins; npm run build)`);
@@ -112,7 +79,7 @@ async function main(): Promise<void> {
       agentPid: (m) => m.agent?.pid,
       around: (m, body, round) =>
         withAgent(m, async () => {
-          if (round !== undefined) await warmAgent(m, round.c, `w${round.r}c${round.c}`);
+          if (round !== undefined) await warmAgent(m, round.c, `w${round.r}c${round.c}`, (op, pod) => runChain(m, op, pod));
           await body();
         }),
     });

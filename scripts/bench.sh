@@ -6,7 +6,8 @@
 # create their own namespaces under a private /run/netns and never touch the machine's network.
 #   bash scripts/bench.sh [native] [--runs N] [--ops N]
 #   bash scripts/bench.sh bandwidth [--pods N] [--rounds N] [--c 1,8]   (shaped pods: Go bridge+bandwidth vs ours)
-#   bash scripts/bench.sh hostport [--pods N] [--rounds N] [--c 1,8]   (host ports: Go bridge+portmap vs ours)
+#   bash scripts/bench.sh hostport [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent,ours-dropin]
+#                                  (host ports: Go bridge+portmap vs ours, without and with the agent's CNI service)
 #   bash scripts/bench.sh cni [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent] [--variant NAME=PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
