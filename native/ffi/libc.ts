@@ -282,6 +282,13 @@ export function gettid(): number {
   return asNumber(fn("int gettid()")());
 }
 
+/**
+ * A libc function bound by its C declaration, for native/ffi's files that bind their own calls (spawn.ts); koffi
+ * stays loaded here only. `checked` runs one such call the way this file's own do (EINTR retried, -1 thrown).
+ */
+export const libcFunction = (declaration: string): ((...args: unknown[]) => unknown) => fn(declaration);
+export const checked = (syscall: string, call: () => unknown): number => check(syscall, undefined, call);
+
 /** Loads koffi and binds libc now instead of on the first call (start-up measurements, failing early). */
 export function preload(): void {
   fn("int getpid()")();

@@ -32,3 +32,24 @@ t.test("runTool: status and output; a missing tool rejects with ENOENT; the dead
   t.match(big, { signal: "SIGKILL", timedOut: false }, "endless output: killed at the cap, not at the deadline");
   t.ok(big.stdout.length <= 1000);
 });
+
+t.test("runTool: the child gets exactly the env given, no ignored or blocked signal, large input whole, and no descriptor stays open", async (t) => {
+  const { readdirSync } = await import("node:fs");
+  const fds = (): number => readdirSync("/proc/self/fd").length;
+  const before = fds();
+  const env = await runTool("sh", ["-c", "env | sort"], { env: { PATH: process.env["PATH"], KUBENET_X: "a b" }, timeoutMs: 60_000 });
+  t.match(env.stdout, /^KUBENET_X=a b$/m);
+  t.notMatch(env.stdout, /^HOME=/m, "nothing of this process's environment but what was given");
+  // Node ignores SIGPIPE; an exec'd tool must not inherit that (nor a blocked mask). Only signals 1-31 count:
+  // glibc's posix_spawn leaves its two internal ones (32, 33), which no program may use, ignored.
+  const sig = await runTool("sh", ["-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"], { timeoutMs: 60_000 });
+  const mask = (name: string): bigint => BigInt(`0x${new RegExp(`${name}:\\s+([0-9a-f]+)`).exec(sig.stdout)?.[1] ?? "ffffffff"}`);
+  t.equal(mask("SigBlk") & 0xffffffffn, 0n, "no standard signal blocked");
+  t.equal(mask("SigIgn") & 0x7fffffffn, 0n, "no standard signal ignored (SIGPIPE included)");
+  const input = "x".repeat(3 * 1024 * 1024) + "\n";
+  const all = await Promise.all(Array.from({ length: 8 }, () => runTool("wc", ["-c"], { input, timeoutMs: 120_000 })));
+  for (const r of all) t.equal(r.stdout.trim(), String(input.length));
+  const killed = await runTool("sh", ["-c", "kill -TERM $$"], { timeoutMs: 60_000 });
+  t.match(killed, { status: null, signal: "SIGTERM" });
+  t.equal(fds(), before, "every pipe closed");
+});
