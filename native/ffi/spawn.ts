@@ -1,10 +1,11 @@
-// native/ffi/spawn: a child process through posix_spawnp(3) with its stdin, stdout and stderr on pipes. Node's
+// native/ffi/spawn: a child process through posix_spawn(3) with its stdin, stdout and stderr on pipes. Node's
 // child_process forks (libuv's uv_spawn: fork, then exec), which copies the page tables of the whole process
 // and then takes a copy-on-write fault for every page either side touches until the child execs: in the agent
 // (a large multi-threaded Node process) that costs 10-40 ms of CPU and several times that in wall time per
 // iptables run under load. glibc's posix_spawn clones with CLONE_VM|CLONE_VFORK: nothing is copied.
 // Synchronous (the spawn and a WNOHANG reap); the caller does the I/O on the returned descriptors.
 
+import { accessSync, constants, statSync } from "node:fs";
 import { SysError } from "./sys-error.js";
 import { checked, close, libcFunction } from "./libc.js";
 
@@ -58,11 +59,33 @@ function withAttr<T>(body: (attr: Uint8Array) => T): T {
   }
 }
 
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const ENOENT = 2;
+
+/**
+ * `file` looked up in the child's PATH (as node:child_process does; posix_spawnp would search this process's):
+ * the first executable regular file, or `file` itself when it holds a slash. @throws SysError ENOENT
+ */
+function resolveProgram(file: string, path: string | undefined): string {
+  if (file.includes("/")) return file;
+  for (const dir of (path ?? DEFAULT_PATH).split(":")) {
+    const candidate = `${dir === "" ? "." : dir}/${file}`;
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here, or not executable: the next directory, as execvp
+    }
+  }
+  throw new SysError("posix_spawn", ENOENT, `${file} in PATH ${path ?? DEFAULT_PATH}`);
+}
+
 /**
  * Starts `file` (looked up in env's PATH, as execvp) with `argv` (argv[0] included) and `env`, its stdio on
  * three pipes. @throws SysError (code ENOENT when the program is not found; nothing is left open then)
  */
 export function spawnPiped(file: string, argv: readonly string[], env: Readonly<Record<string, string>>): SpawnedChild {
+  const program = resolveProgram(file, env["PATH"]);
   const opened: number[] = [];
   const pair = (): [number, number] => {
     const p = pipe();
@@ -83,8 +106,8 @@ export function spawnPiped(file: string, argv: readonly string[], env: Readonly<
       must("posix_spawn_file_actions_adddup2", dup2(fa, outW, 1));
       must("posix_spawn_file_actions_adddup2", dup2(fa, errW, 2));
       const envp = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), null];
-      const spawn = libcFunction("int posix_spawnp(void *, const char *, void *, void *, const char **, const char **)");
-      withAttr((attr) => must("posix_spawnp", spawn(pid, file, fa, attr, [...argv, null], envp)));
+      const spawn = libcFunction("int posix_spawn(void *, const char *, void *, void *, const char **, const char **)");
+      withAttr((attr) => must("posix_spawn", spawn(pid, program, fa, attr, [...argv, null], envp)));
     } finally {
       libcFunction("int posix_spawn_file_actions_destroy(void *)")(fa);
     }

@@ -49,6 +49,14 @@ t.test("runTool: the child gets exactly the env given, no ignored or blocked sig
   const input = "x".repeat(3 * 1024 * 1024) + "\n";
   const all = await Promise.all(Array.from({ length: 8 }, () => runTool("wc", ["-c"], { input, timeoutMs: 120_000 })));
   for (const r of all) t.equal(r.stdout.trim(), String(input.length));
+  // The program is looked up in the PATH given to the child (tests and runtimes point it at other iptables).
+  const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+  const dir = mkdtempSync("/tmp/kubenet-runtool-");
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(`${dir}/kubenet-test-tool`, "#!/bin/sh\necho found \"$@\"\n", { mode: 0o755 });
+  const found = await runTool("kubenet-test-tool", ["x"], { env: { PATH: `/nonexistent:${dir}` }, timeoutMs: 60_000 });
+  t.match(found, { status: 0, stdout: "found x\n" });
+  await t.rejects(runTool("kubenet-test-tool", [], { env: { PATH: "/usr/bin:/bin" }, timeoutMs: 60_000 }), { code: "ENOENT" });
   const killed = await runTool("sh", ["-c", "kill -TERM $$"], { timeoutMs: 60_000 });
   t.match(killed, { status: null, signal: "SIGTERM" });
   t.equal(fds(), before, "every pipe closed");
