@@ -8,7 +8,7 @@ import { bunLibc, type StreamCalls } from "./ffi/bun-libc.js";
 import { UnixStream } from "./unix-stream.js";
 
 export { UnixStream } from "./unix-stream.js";
-export { SysError } from "./ffi/sys-error.js";
+export { SysError, isErrno } from "./ffi/sys-error.js";
 
 /** Which binding the thin client's socket uses in this runtime (for tests and KUBENET_DEBUG). */
 export type ClientBinding = "bun-ffi" | "koffi";

@@ -10,20 +10,16 @@
 import { readSync, writeSync, appendFileSync } from "node:fs";
 import { basename } from "node:path";
 import { CNI_ERROR_CODE, CniError } from "../core/cni/errors.js";
-import type { PluginName } from "../core/cni/netconf.js";
 import { peekAgentSocket } from "../core/cni/peek.js";
-import { clientConnector } from "../native/client.js";
+import { clientConnector, isErrno } from "../native/client.js";
 import { MAX_STDIN_BYTES, SERVICE_COMMANDS, callService, lostRequestError } from "./client.js";
+import { loadCommands } from "./load-commands.js";
 import type { SkelIo } from "./skel.js";
-import type { PluginCommands } from "./types.js";
 
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 const sleepMs = (ms: number): void => {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  Atomics.wait(sleepCell, 0, 0, ms);
 };
-
-function errnoCode(e: unknown): string | undefined {
-  return typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string" ? (e as { code: string }).code : undefined;
-}
 
 /** Reads fd 0 to EOF, failing fast once more than `limit` bytes arrived (10 MB of junk never gets parsed). */
 function readStdin(limit: number): Buffer {
@@ -35,12 +31,11 @@ function readStdin(limit: number): Buffer {
     try {
       n = readSync(0, buf, 0, buf.length, null);
     } catch (e) {
-      const code = errnoCode(e);
-      if (code === "EAGAIN") {
+      if (isErrno(e, "EAGAIN")) {
         sleepMs(1); // a non-blocking pipe with nothing yet
         continue;
       }
-      if (code === "EOF" || code === "EBADF") break; // closed or absent stdin = empty config
+      if (isErrno(e, "EOF", "EBADF")) break; // closed or absent stdin = empty config
       throw e;
     }
     if (n === 0) break;
@@ -63,22 +58,14 @@ function writeAll(fd: number, text: string | Uint8Array): void {
       const n = writeSync(fd, data);
       data = data.subarray(n);
     } catch (e) {
-      if (errnoCode(e) === "EAGAIN") {
+      if (isErrno(e, "EAGAIN")) {
         sleepMs(1);
         continue;
       }
-      if (errnoCode(e) === "EPIPE") return; // nobody is reading; nothing better to do
+      if (isErrno(e, "EPIPE")) return; // nobody is reading; nothing better to do
       throw e;
     }
   }
-}
-
-async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
-  if (plugin === "host-local") return (await import("./ipam/commands.js")).hostLocalCommands;
-  if (plugin === "bandwidth") return (await import("./bandwidth/commands.js")).bandwidthCommands;
-  if (plugin === "portmap") return (await import("./portmap/commands.js")).portmapCommands;
-  const datapath = await import("./commands/index.js");
-  return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
 }
 
 /**

@@ -8,7 +8,6 @@
 
 import { appendFileSync } from "node:fs";
 import { parentPort, threadId, workerData } from "node:worker_threads";
-import type { PluginName } from "../core/cni/netconf.js";
 import {
   LockTimeoutError,
   monotonicMs,
@@ -21,7 +20,7 @@ import {
   type NetnsHandle,
 } from "../native/index.js";
 import { skelMain, type SkelIo } from "./skel.js";
-import type { PluginCommands } from "./types.js";
+import { loadCommands } from "./load-commands.js";
 
 /** What the agent posts: one CNI request (the wire request, decoded). */
 export interface WorkerRequest {
@@ -42,14 +41,6 @@ export interface WorkerAnswer {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-async function loadCommands(plugin: PluginName): Promise<PluginCommands> {
-  if (plugin === "host-local") return (await import("./ipam/commands.js")).hostLocalCommands;
-  if (plugin === "bandwidth") return (await import("./bandwidth/commands.js")).bandwidthCommands;
-  if (plugin === "portmap") return (await import("./portmap/commands.js")).portmapCommands;
-  const datapath = await import("./commands/index.js");
-  return plugin === "loopback" ? datapath.loopbackCommands : datapath.bridgeCommands;
 }
 
 /**
