@@ -1,11 +1,12 @@
 // scripts/bench-cni-agent: the agent for bench-cni's "ours-agent" mode: `kubenet-agent run` with a static
 // PodCIDR and its CNI service on a socket in the bench's work dir (inside the bench sandbox), until stopped;
-// and a mode's phases with it (withAgent, warmAgent: shared by bench-cni and bench-hostport).
+// and a bench's rounds with each mode's agent (runRoundsWithAgents: shared by bench-cni and bench-hostport).
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { netns } from "./bench-cni-driver.js";
+import type { Cell } from "./bench-cni-stats.js";
+import { netns, runRounds, type Rounds } from "./bench-cni-driver.js";
 
 export interface Agent {
   readonly pid: number;
@@ -69,7 +70,7 @@ export interface AgentMode {
 }
 
 /** Runs `fn` with the mode's agent serving (started before, stopped after), or as is when it has none. */
-export async function withAgent(m: AgentMode, fn: () => Promise<void>): Promise<void> {
+async function withAgent(m: AgentMode, fn: () => Promise<void>): Promise<void> {
   if (m.startAgent === undefined) return fn();
   m.agent = m.startAgent();
   try {
@@ -86,7 +87,7 @@ export async function withAgent(m: AgentMode, fn: () => Promise<void>): Promise<
  * afresh for each mode's phases, so before measuring it runs `c` pods through it at concurrency `c` (ADD, then
  * DEL), unmeasured: the threads it starts then stay, as they do on a node. `chain` wires one pod.
  */
-export async function warmAgent(m: AgentMode, c: number, prefix: string, chain: (op: "ADD" | "DEL", pod: string) => Promise<void>): Promise<void> {
+async function warmAgent(m: AgentMode, c: number, prefix: string, chain: (op: "ADD" | "DEL", pod: string) => Promise<void>): Promise<void> {
   if (m.agent === undefined) return;
   const names = Array.from({ length: c }, (_, i) => `${prefix}${m.name.replace(/[^a-z0-9]/g, "")}w${i}`);
   netns("add", names);
@@ -94,5 +95,25 @@ export async function warmAgent(m: AgentMode, c: number, prefix: string, chain: 
     for (const op of ["ADD", "DEL"] as const) await Promise.all(names.map((pod) => chain(op, pod)));
   } finally {
     netns("delete", names);
+  }
+}
+
+/**
+ * runRounds with each mode's agent (if it has one) serving that mode's phases, warmed before each measured phase,
+ * its CPU counted with the mode's, and stopped at the end whatever happens.
+ */
+export async function runRoundsWithAgents<M extends AgentMode>(b: Omit<Rounds<M>, "agentPid" | "around">): Promise<Map<string, Cell>> {
+  try {
+    return await runRounds({
+      ...b,
+      agentPid: (m) => m.agent?.pid,
+      around: (m, body, round) =>
+        withAgent(m, async () => {
+          if (round !== undefined) await warmAgent(m, round.c, `w${round.r}c${round.c}`, (op, pod) => b.chain(m, op, pod));
+          await body();
+        }),
+    });
+  } finally {
+    for (const m of b.modes) await m.agent?.stop();
   }
 }

@@ -16,8 +16,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { OPS, renderTable, type Op } from "./bench-cni-stats.js";
-import { startAgent, warmAgent, withAgent, type AgentMode } from "./bench-cni-agent.js";
-import { GO, arg, args, benchFlags, bridgeConf, loadText, runChain, runRounds, type ChainMode } from "./bench-cni-driver.js";
+import { runRoundsWithAgents, startAgent, type AgentMode } from "./bench-cni-agent.js";
+import { GO, arg, args, benchFlags, bridgeConf, loadText, runChain, type ChainMode } from "./bench-cni-driver.js";
 
 const { dist, work, pods, rounds, concurrencies } = benchFlags(24);
 const agentBin = resolve(arg("--agent", join(dist, "kubenet-agent")));
@@ -66,26 +66,7 @@ async function main(): Promise<void> {
   for (const bin of [join(GO, "bridge"), join(dist, "kubenet")]) if (!existsSync(bin)) throw new Error(`${bin} is missing (apt-get install containernetworking-plugins; npm run build)`);
   mkdirSync(join(work, "leases"), { recursive: true });
   const modes = makeModes();
-  let cells;
-  try {
-    cells = await runRounds({
-      modes,
-      ops: OPS,
-      pods,
-      rounds,
-      concurrencies,
-      tag: "b",
-      chain: (m, op: Op, pod) => runChain(m, op, pod),
-      agentPid: (m) => m.agent?.pid,
-      around: (m, body, round) =>
-        withAgent(m, async () => {
-          if (round !== undefined) await warmAgent(m, round.c, `w${round.r}c${round.c}`, (op, pod) => runChain(m, op, pod));
-          await body();
-        }),
-    });
-  } finally {
-    for (const m of modes) await m.agent?.stop();
-  }
+  const cells = await runRoundsWithAgents({ modes, ops: OPS, pods, rounds, concurrencies, tag: "b", chain: (m, op: Op, pod) => runChain(m, op, pod) });
   console.log(`\n${pods} pods x ${rounds} rounds per mode and concurrency; per pod = loopback + network, as containerd calls them; load average ${loadText()}\n`);
   console.log(renderTable(modes.map((m) => m.name), "go", concurrencies, cells));
   console.log("\nCPU per pod: user+sys of the plugin processes (and of the agent in the ours-agent modes); pods/s: throughput of a whole phase.");

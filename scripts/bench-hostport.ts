@@ -12,9 +12,9 @@
 
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startAgent, warmAgent, withAgent, type AgentMode } from "./bench-cni-agent.js";
+import { runRoundsWithAgents, startAgent, type AgentMode } from "./bench-cni-agent.js";
 import { renderTable, type Op } from "./bench-cni-stats.js";
-import { GO, arg, benchFlags, bridgeConf, loadText, runChain, runRounds, type ChainMode } from "./bench-cni-driver.js";
+import { GO, arg, benchFlags, bridgeConf, loadText, runChain, type ChainMode } from "./bench-cni-driver.js";
 
 // ADD and DEL only: Debian's portmap (v1.1.1) fails every CHECK (it looks for the IPv4 rules through
 // ip6tables), so CHECK cannot be timed side by side.
@@ -63,26 +63,7 @@ async function main(): Promise<void> {
   for (const bin of [join(GO, "portmap"), join(dist, "portmap")]) if (!existsSync(bin)) throw new Error(`${bin} is missing (apt-get install containernetworking-plugins; npm run build)`);
   mkdirSync(join(work, "leases"), { recursive: true });
   const modes = makeModes();
-  let cells;
-  try {
-    cells = await runRounds({
-      modes,
-      ops: OPS,
-      pods,
-      rounds,
-      concurrencies,
-      tag: "h",
-      chain,
-      agentPid: (m) => m.agent?.pid,
-      around: (m, body, round) =>
-        withAgent(m, async () => {
-          if (round !== undefined) await warmAgent(m, round.c, `w${round.r}c${round.c}`, (op, pod) => chain(m, op, pod));
-          await body();
-        }),
-    });
-  } finally {
-    for (const m of modes) await m.agent?.stop();
-  }
+  const cells = await runRoundsWithAgents({ modes, ops: OPS, pods, rounds, concurrencies, tag: "h", chain });
   console.log(`\n${pods} pods x ${rounds} rounds per mode and concurrency, each pod with a TCP and a UDP host port; per pod = loopback (Go's) + network (+ portmap chained for go and ours-dropin); load average ${loadText()}\n`);
   console.log(renderTable(modes.map((m) => m.name), "go", concurrencies, cells, OPS));
   console.log("\nCPU per pod: user+sys of the plugin processes (and of the agent and the tools it ran, in ours-agent); pods/s: throughput of a whole phase.");
