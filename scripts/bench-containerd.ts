@@ -28,22 +28,19 @@ const REF_CONFLIST = {
   }],
 };
 
-/** A bin_dir as the install lays it out on a node that has the distribution's plugins: our kubenet, the node's loopback. */
-function deployedBinDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "kt-bench-deployed-"));
+/** A temporary bin_dir of symlinks, name -> target, removed at the end. */
+function binDir(prefix: string, links: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), `kt-bench-${prefix}-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  symlinkSync(join(DIST, "kubenet"), join(dir, "kubenet"));
-  symlinkSync(join(REF_PLUGIN_DIR, "loopback"), join(dir, "loopback"));
+  for (const [name, target] of Object.entries(links)) symlinkSync(target, join(dir, name));
   return dir;
 }
 
-/** A bin_dir whose kubenet and loopback are the single executable. */
-function seaBinDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "kt-bench-sea-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const n of ["kubenet", "loopback", "bridge", "host-local"]) symlinkSync(join(DIST, "sea", "kubenet"), join(dir, n));
-  return dir;
-}
+/** As the install lays it out on a node that has the distribution's plugins: our kubenet, the node's loopback. */
+const deployedBinDir = (): string => binDir("deployed", { kubenet: join(DIST, "kubenet"), loopback: join(REF_PLUGIN_DIR, "loopback") });
+
+/** kubenet and loopback (and the drop-in names) are the single executable. */
+const seaBinDir = (): string => binDir("sea", Object.fromEntries(["kubenet", "loopback", "bridge", "host-local"].map((n) => [n, join(DIST, "sea", "kubenet")])));
 
 interface Chain {
   readonly name: string;
