@@ -16,9 +16,10 @@ import { MAX_STDIN_BYTES, SERVICE_COMMANDS, callService, lostRequestError } from
 import { loadCommands } from "./load-commands.js";
 import type { SkelIo } from "./skel.js";
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+// Made on the first wait only: most calls never wait, and start-up is the thin client's budget.
+let sleepCell: Int32Array | undefined;
 const sleepMs = (ms: number): void => {
-  Atomics.wait(sleepCell, 0, 0, ms);
+  Atomics.wait((sleepCell ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, ms);
 };
 
 /** Reads fd 0 to EOF, failing fast once more than `limit` bytes arrived (10 MB of junk never gets parsed). */
