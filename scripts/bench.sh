@@ -15,11 +15,13 @@ what=all
 case "${1:-}" in native|cni|hostgw|bandwidth|hostport) what=$1; shift ;; esac
 if [ "$(id -u)" != 0 ]; then echo "bench.sh: needs root (it creates network namespaces)" >&2; exit 1; fi
 
-# Bundles go under node_modules/ so that the external `koffi` resolves exactly as for dist/.
+# Bundles go under node_modules/ so that the external `koffi` resolves exactly as for dist/. @grpc/grpc-js stays
+# external as in every build (scripts/build.mjs): only the CRI client loads it, on its first call; bundled, its
+# 900 KB would be parsed at every cold load and bench:native would time a bundle no executable ships.
 out=node_modules/.cache/kubenet-bench
 mkdir -p "$out"
 esbuild=node_modules/.bin/esbuild
-common=(--bundle --platform=node --format=cjs --target=node20 --external:koffi --log-level=warning)
+common=(--bundle --platform=node --format=cjs --target=node20 --external:koffi --external:@grpc/grpc-js --log-level=warning)
 "$esbuild" native/index.ts "${common[@]}" --outfile="$out/native.cjs"
 "$esbuild" scripts/bench-native.ts "${common[@]}" --outfile="$out/bench-native.cjs"
 unset NODE_EXTRA_CA_CERTS
