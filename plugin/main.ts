@@ -1,6 +1,8 @@
-// plugin/main: the CNI executable's entry point (bundled to dist/kubenet; dist/bridge, dist/host-local and
-// dist/loopback are symlinks, and basename(argv[1]) picks the plugin). The only plugin file that touches
-// process.env, stdio and the exit status.
+// plugin/main: the full CNI executable's entry point (bundled to dist/kubenet-full; dist/kubenet is the Duktape
+// thin client, plugin/client-main.ts, which execs this one with the same argv when the call runs in-process;
+// dist/bridge, dist/host-local and dist/loopback are symlinks to it, and basename(argv0) picks the plugin).
+// The only plugin file that touches process.env, stdio and the exit status. It works on its own too (a node
+// where the thin client could not be built runs it as dist/kubenet).
 // First it is a thin client: ADD/DEL/CHECK/GC/STATUS go to the agent's CNI service when one listens (the
 // config's agentSocket, else /run/kubenet/cni.sock); with no service the command runs here, as before.
 // Start-up is the budget, so the static imports are only the thin client's: stdin/stdout, the wire format,
@@ -98,6 +100,11 @@ function stdinOnce(limit: number): Buffer {
  * undefined when the command must run in-process (no service, refused, or not a command worth a trip).
  */
 async function viaService(): Promise<number | undefined> {
+  // The Duktape thin client (plugin/client-main.ts) asked the service already and handed the call over.
+  if (process.env["KUBENET_SERVICE_TRIED"] === "1") {
+    delete process.env["KUBENET_SERVICE_TRIED"];
+    return undefined;
+  }
   if (!SERVICE_COMMANDS.has(process.env["CNI_COMMAND"] ?? "")) return undefined;
   let stdin: Buffer;
   try {

@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdirSync, renameSync, symlinkSync, rmSync, writ
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildBunPlugin } from "./build-bun.mjs";
+import { buildClient, clientBuildProblem } from "./build-client.mjs";
 import { bundleNode } from "./bundle-node.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -27,7 +28,9 @@ renameSync(tmpName(join(dist, "package.json")), join(dist, "package.json"));
 const pluginRuntime = process.env.KUBENET_PLUGIN_RUNTIME ?? "bun";
 if (pluginRuntime !== "bun" && pluginRuntime !== "node") throw new Error(`KUBENET_PLUGIN_RUNTIME must be bun or node, got ${JSON.stringify(pluginRuntime)}`);
 const targets = [
-  { entry: "plugin/main.ts", out: "kubenet", runtime: pluginRuntime },
+  // The full plugin; dist/kubenet is the thin client in front of it (below), or, where the client cannot be
+  // built, a link to it.
+  { entry: "plugin/main.ts", out: "kubenet-full", runtime: pluginRuntime },
   { entry: "agent/main.ts", out: "kubenet-agent", runtime: "node" },
   // The agent's CNI service runs the plugin's own code in worker threads (Node), loaded from this file by path.
   { entry: "plugin/service-worker.ts", out: "kubenet-cni-worker.js", runtime: "node" },
@@ -43,6 +46,22 @@ await Promise.all(targets.map(async ({ entry, out, runtime }) => {
   renameSync(tmpName(outfile), outfile);
   console.log(`built ${outfile}${runtime === "bun" ? " (Bun-compiled)" : ""}`);
 }));
+
+// The thin client (Duktape, native/client-host): what /opt/cni/bin/kubenet is, because it starts for every call.
+{
+  const outfile = join(dist, "kubenet");
+  const problem = clientBuildProblem();
+  if (problem === undefined) {
+    await buildClient(root, tmpName(outfile));
+    chmodSync(tmpName(outfile), 0o755);
+    console.log(`built ${outfile} (thin client, Duktape)`);
+  } else {
+    console.warn(`build: WARNING: no thin client: ${problem}; dist/kubenet is a link to kubenet-full (slower start-up)`);
+    rmSync(tmpName(outfile), { force: true });
+    symlinkSync("kubenet-full", tmpName(outfile));
+  }
+  renameSync(tmpName(outfile), outfile);
+}
 
 // Multi-call names: the same executable answers as the reference plugins it replaces.
 if (existsSync(join(dist, "kubenet"))) {

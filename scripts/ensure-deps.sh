@@ -14,6 +14,8 @@ command -v containerd >/dev/null || need+=(containerd)
 command -v runc >/dev/null || need+=(runc)
 command -v gcc >/dev/null || need+=(gcc)
 [ -e /usr/include/stdio.h ] && compgen -G '/usr/lib/*/libc.a' >/dev/null || need+=(libc6-dev)
+# The thin CNI client (dist/kubenet) embeds Duktape, built from Debian's source (scripts/build-client.mjs).
+[ -e /usr/share/duktape/duktape.c ] || need+=(duktape-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing Debian packages: ${need[*]}" >&2

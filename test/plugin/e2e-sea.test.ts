@@ -11,14 +11,16 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import t from "tap";
 import { KERNEL_SKIP, createTopology, type TestNetns } from "../support/netns.js";
-import { DIST, REPO_ROOT, describeRun, runPlugin, type PluginRun } from "../support/plugin-harness.js";
+import { DIST, REPO_ROOT, describeRun, isThinClient, runPlugin, type PluginRun } from "../support/plugin-harness.js";
 import { containerId, kubenetConf, leases, link, ok, ping, resultIps, stripPrefix, tempDir, vethNames, withPrev } from "./datapath-support.js";
 
 const SEA_BIN = join(DIST, "sea", "kubenet");
 // Under scripts/test.sh, which builds the SEA for these tests, a missing executable fails instead of skipping.
 const SKIP: string | false = KERNEL_SKIP || (existsSync(SEA_BIN) || process.env["KUBENET_SEA_REQUIRED"] === "1" ? false : `${SEA_BIN} is absent: run \`npm run build:sea\` (scripts/test.sh builds it for kernel runs)`);
 
-const BUN_BIN = join(DIST, "kubenet");
+const BUN_BIN = join(DIST, "kubenet-full");
+/** The thin client (Duktape) installed as `kubenet` in front of kubenet-full. */
+const CLIENT_BIN = join(DIST, "kubenet");
 
 /** A Bun-compiled executable turns back into the bun CLI when BUN_BE_BUN=1 is set, and prints Bun's version. */
 function isBunCompiled(file: string): boolean {
@@ -30,6 +32,8 @@ function isBunCompiled(file: string): boolean {
 interface Executable {
   readonly label: string;
   readonly bin: string;
+  /** Installed as kubenet-full beside `bin` (the thin client's full plugin). */
+  readonly full?: string;
   readonly skip: string | false;
 }
 
@@ -40,6 +44,12 @@ const EXECUTABLES: readonly Executable[] = [
     bin: BUN_BIN,
     // npm run build makes dist/kubenet with Bun unless KUBENET_PLUGIN_RUNTIME=node asked for the Node script.
     skip: KERNEL_SKIP || (isBunCompiled(BUN_BIN) ? false : `${BUN_BIN} is not Bun-compiled (built with KUBENET_PLUGIN_RUNTIME=node?)`),
+  },
+  {
+    label: "Duktape thin client + Bun-compiled kubenet-full",
+    bin: CLIENT_BIN,
+    full: BUN_BIN,
+    skip: KERNEL_SKIP || (isBunCompiled(BUN_BIN) && isThinClient(CLIENT_BIN) ? false : `${CLIENT_BIN} is not the thin client in front of a Bun-compiled kubenet-full`),
   },
 ];
 
@@ -58,15 +68,18 @@ interface Install {
   readonly TMPDIR: string;
 }
 
-/** Copies the SEA into a fresh directory with the alias links, as deploy/'s init container installs it. */
-function install(t: Parameters<typeof tempDir>[0], bin: string): Install {
+/** Copies the executable(s) into a fresh directory with the alias links, as deploy/'s init container installs them. */
+function install(t: Parameters<typeof tempDir>[0], { bin, full }: Executable): Install {
   const root = tempDir(t, "kubenet-sea-");
   const dir = join(root, "opt-cni-bin");
   const pathDir = join(root, "path");
   const tmp = join(root, "tmp");
   for (const d of [dir, pathDir, tmp]) mkdirSync(d);
-  copyFileSync(bin, join(dir, "kubenet"));
-  chmodSync(join(dir, "kubenet"), 0o755);
+  for (const [from, name] of [[bin, "kubenet"], [full, "kubenet-full"]] as const) {
+    if (from === undefined) continue;
+    copyFileSync(from, join(dir, name));
+    chmodSync(join(dir, name), 0o755);
+  }
   for (const alias of ["bridge", "host-local", "loopback"]) symlinkSync("kubenet", join(dir, alias));
   for (const tool of ["nsenter", "env"]) symlinkSync(execFileSync("which", [tool], { encoding: "utf8" }).trim(), join(pathDir, tool));
   return { dir, bin: (name) => join(dir, name), cacheDir: join(dir, ".kubenet-native"), PATH: `${pathDir}:/usr/sbin:/sbin`, TMPDIR: tmp };
@@ -111,7 +124,7 @@ if (!KERNEL_SKIP) process.chdir(tempDir(t, "kubenet-sea-cwd-"));
 
 for (const exe of EXECUTABLES) {
   t.test(`the environment of these tests has no node and no node_modules [${exe.label}]`, { skip: exe.skip }, async (t) => {
-    const inst = install(t, exe.bin);
+    const inst = install(t, exe);
     for (const d of inst.PATH.split(":")) t.notOk(existsSync(join(d, "node")), `no node in ${d}`);
     t.notOk(existsSync(join(process.cwd(), "node_modules")), "no node_modules in the working directory");
     const w = spawnSync("sh", ["-c", "command -v node"], { env: { PATH: inst.PATH } });
@@ -119,7 +132,7 @@ for (const exe of EXECUTABLES) {
   });
 
   t.test(`VERSION from the copied single executable [${exe.label}]`, { skip: exe.skip }, async (t) => {
-    const inst = install(t, exe.bin);
+    const inst = install(t, exe);
     const { host, containers } = createTopology(t, 1);
     const r = sea(inst, "VERSION", { host, netns: (containers[0] as TestNetns).path, id: containerId(), config: { cniVersion: "1.0.0" } });
     t.equal(r.code, 0, describeRun(r));
@@ -128,7 +141,7 @@ for (const exe of EXECUTABLES) {
   });
 
   t.test(`ADD, CHECK and DEL of two pods that ping each other; the koffi cache is created safely [${exe.label}]`, { skip: exe.skip }, async (t) => {
-    const inst = install(t, exe.bin);
+    const inst = install(t, exe);
     const { host, containers } = createTopology(t, 2);
     const [a, b] = containers as [TestNetns, TestNetns];
     const dataDir = tempDir(t);
@@ -160,7 +173,7 @@ for (const exe of EXECUTABLES) {
   });
 
   t.test(`answers as host-local and loopback through its symlinks [${exe.label}]`, { skip: exe.skip }, async (t) => {
-    const inst = install(t, exe.bin);
+    const inst = install(t, exe);
     const { host, containers } = createTopology(t, 1);
     const pod = containers[0] as TestNetns;
     const dataDir = tempDir(t);
@@ -184,7 +197,7 @@ for (const exe of EXECUTABLES) {
   });
 
   t.test(`the koffi cache is reused; wrong content, mode or owner is replaced, never loaded [${exe.label}]`, { skip: exe.skip }, async (t) => {
-    const inst = install(t, exe.bin);
+    const inst = install(t, exe);
     const { host, containers } = createTopology(t, 1);
     const pod = containers[0] as TestNetns;
     const lo = { cniVersion: "1.0.0", name: "cni-loopback", type: "loopback" };

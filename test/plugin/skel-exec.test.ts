@@ -2,9 +2,9 @@
 // stdout carrying only JSON, logFile, and a clean start-up (nothing from the agent is loaded).
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import t from "tap";
-import { BRIDGE_BIN, CNI_MODE, HOST_LOCAL_BIN, KUBENET_BIN, LOOPBACK_BIN, describeRun, errorOf, runPlugin } from "../support/plugin-harness.js";
+import { BRIDGE_BIN, CNI_MODE, HOST_LOCAL_BIN, KUBENET_BIN, KUBENET_FULL_BIN, LOOPBACK_BIN, describeRun, errorOf, runPlugin } from "../support/plugin-harness.js";
 import { hlConf, resultIps, tempDir } from "./ipam-support.js";
 
 const SUPPORTED = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
@@ -58,10 +58,13 @@ t.test("logFile: log lines appended there too, never on stdout", async (t) => {
 });
 
 t.test("start-up stays lean: host-local and VERSION never load koffi's datapath or the agent", async (t) => {
-  // A Buffer search: dist/kubenet is a ~110 MB Bun-compiled executable (its JS is in there as text too).
-  const bundle = readFileSync(KUBENET_BIN);
-  t.equal(bundle.indexOf("@kubernetes/client-node"), -1, "the agent's client library is not in the plugin executable");
-  t.not(bundle.indexOf("kubenet-ts CNI plugin"), -1, "(the plugin's own text is found the same way)");
+  // A Buffer search: dist/kubenet-full is a ~110 MB Bun-compiled executable (its JS is in there as text too), and
+  // dist/kubenet the thin client (its JS embedded as bytes).
+  for (const file of [KUBENET_BIN, KUBENET_FULL_BIN]) {
+    const bundle = readFileSync(file);
+    t.equal(bundle.indexOf("@kubernetes/client-node"), -1, `the agent's client library is not in ${basename(file)}`);
+  }
+  t.not(readFileSync(KUBENET_FULL_BIN).indexOf("kubenet-ts CNI plugin"), -1, "(the plugin's own text is found the same way)");
   // The dynamic linker reports every dlopen (koffi.node, from node_modules or the verified cache), under Node
   // and Bun alike; the VERSION answer stays on stdout.
   const r = runPlugin({ command: "VERSION", bin: KUBENET_BIN, env: { LD_DEBUG: "files" } });
@@ -69,8 +72,8 @@ t.test("start-up stays lean: host-local and VERSION never load koffi's datapath 
   t.notMatch(r.stderr, /dynamically loaded/, "VERSION dlopens nothing (no koffi)");
   const hl = runPlugin({ command: "ADD", bin: HOST_LOCAL_BIN, netns: "/proc/self/ns/net", ifName: "eth0", containerId: "lean", config: hlConf({ dataDir: tempDir(t) }), env: { LD_DEBUG: "files" } });
   t.equal(hl.code, 0, describeRun(hl));
-  if (CNI_MODE === "service" && bundle.subarray(0, 2).toString() !== "#!") {
-    // Through the agent's service, the Bun-compiled thin client opens its socket with Bun's own FFI: no koffi.
+  if (CNI_MODE === "service" && readFileSync(KUBENET_BIN).subarray(0, 2).toString() !== "#!") {
+    // Through the agent's service, the thin client (Duktape, or Bun's own FFI in kubenet-full) loads no koffi.
     t.notMatch(hl.stderr, /dynamically loaded/, "the thin client's host-local ADD through the service dlopens nothing (no koffi)");
   } else {
     t.match(hl.stderr, /dynamically loaded/, "(a host-local ADD does load koffi for its lock, so the check above can see a dlopen)");

@@ -1,7 +1,8 @@
 // The thin client of each plugin build against a fake CNI service (a unix socket in this test process that
-// answers, refuses or drops requests on purpose): the Bun-compiled dist/kubenet, whose socket goes through
-// Bun's own FFI, and the same entry as a Node script bundle, whose socket goes through koffi. Both must
-// behave the same: an answer is passed through byte for byte (exit code, stdout, stderr) and nothing runs
+// answers, refuses or drops requests on purpose): dist/kubenet, the Duktape client (native/client-host), which
+// hands in-process calls to kubenet-full beside it; the Bun-compiled dist/kubenet-full on its own, whose socket
+// goes through Bun's own FFI; and the same entry as a Node script bundle, whose socket goes through koffi. All
+// must behave the same: an answer is passed through byte for byte (exit code, stdout, stderr) and nothing runs
 // in-process; a refusal or a missing socket runs the command in-process (host-local ADD: a lease appears);
 // a request the service took and then dropped is CNI code 11, never run twice. The Bun build never loads
 // koffi on the service path (its koffi cache beside the executable is not even created) and loads it
@@ -14,7 +15,7 @@ import { dirname, join } from "node:path";
 import t from "tap";
 import { REFUSAL, WIRE_HEADER_BYTES, decodeHeader, decodeRequestBody, encodeRefusal, encodeResult, type WireRequest } from "../../core/cni/wire.js";
 import { nodePluginScript } from "../support/node-plugin.js";
-import { KUBENET_BIN, runPluginAsync, type PluginRun } from "../support/plugin-harness.js";
+import { KUBENET_BIN, KUBENET_FULL_BIN, isThinClient, runPluginAsync, type PluginRun } from "../support/plugin-harness.js";
 import { containerId, tempDir, type TapTest } from "./datapath-support.js";
 
 type Behaviour = "answer" | "refuse" | "drop";
@@ -55,7 +56,7 @@ function run(bin: string, id: string, config: unknown): Promise<PluginRun> {
 interface Build {
   readonly label: string;
   /** The socket binding its debug line names. */
-  readonly binding: "bun-ffi" | "koffi";
+  readonly binding: "duktape" | "bun-ffi" | "koffi";
   /** Installs it in a fresh directory as `host-local`; returns the path to run. */
   install(t: TapTest): Promise<string>;
 }
@@ -67,20 +68,31 @@ function isBunCompiled(file: string): boolean {
   return r.status === 0 && /^\d+\.\d+\.\d+/.test(r.stdout);
 }
 
+/** Copies `files` (name -> source) into a fresh bin directory with a `host-local` link to kubenet; returns the link. */
+function installBin(t: TapTest, files: Record<string, string>): string {
+  // A directory of its own: the koffi cache the full plugin would create beside itself shows whether koffi loaded.
+  const dir = join(tempDir(t, "kubenet-thin-"), "bin");
+  mkdirSync(dir);
+  for (const [name, from] of Object.entries(files)) {
+    copyFileSync(from, join(dir, name));
+    chmodSync(join(dir, name), 0o755);
+  }
+  symlinkSync("kubenet", join(dir, "host-local"));
+  return join(dir, "host-local");
+}
+
 const BUILDS: readonly (Build & { readonly skip: string | false })[] = [
   {
-    label: "Bun-compiled dist/kubenet",
+    label: "Duktape thin client dist/kubenet (in front of the Bun-compiled dist/kubenet-full)",
+    binding: "duktape",
+    skip: isBunCompiled(KUBENET_FULL_BIN) && isThinClient(KUBENET_BIN) ? false : `${KUBENET_BIN} is not the thin client in front of a Bun-compiled kubenet-full`,
+    install: async (t) => installBin(t, { kubenet: KUBENET_BIN, "kubenet-full": KUBENET_FULL_BIN }),
+  },
+  {
+    label: "Bun-compiled dist/kubenet-full on its own",
     binding: "bun-ffi",
-    skip: isBunCompiled(KUBENET_BIN) ? false : `${KUBENET_BIN} is not Bun-compiled (built with KUBENET_PLUGIN_RUNTIME=node?)`,
-    async install(t) {
-      // A directory of its own: the koffi cache it would create beside itself shows whether koffi loaded.
-      const dir = join(tempDir(t, "kubenet-thin-bun-"), "bin");
-      mkdirSync(dir);
-      copyFileSync(KUBENET_BIN, join(dir, "kubenet"));
-      chmodSync(join(dir, "kubenet"), 0o755);
-      symlinkSync("kubenet", join(dir, "host-local"));
-      return join(dir, "host-local");
-    },
+    skip: isBunCompiled(KUBENET_FULL_BIN) ? false : `${KUBENET_FULL_BIN} is not Bun-compiled (built with KUBENET_PLUGIN_RUNTIME=node?)`,
+    install: async (t) => installBin(t, { kubenet: KUBENET_FULL_BIN }),
   },
   {
     label: "Node script bundle",
@@ -123,7 +135,7 @@ for (const b of BUILDS) {
       t.same(JSON.parse(Buffer.from(req.stdin).toString()), hostLocalConf(dataDir, svc.path), "stdin as given");
       t.ok(req.env.some(([k, v]) => k === "CNI_CONTAINERID" && v === id), "the runtime's env table");
       t.same(leaseFiles(dataDir), [], "no lease: nothing ran here");
-      if (b.binding === "bun-ffi") t.notOk(existsSync(koffiCache), "koffi was never loaded (no cache file beside the executable)");
+      if (b.binding !== "koffi") t.notOk(existsSync(koffiCache), "koffi was never loaded (no cache file beside the executable)");
     });
 
     t.test("a refusal runs the command in-process", async (t) => {
@@ -135,7 +147,7 @@ for (const b of BUILDS) {
       t.match(JSON.parse(r.stdout), { ips: [{ address: /^10\.77\.0\.\d+\/24$/ }] });
       t.equal(leaseFiles(dataDir).length, 1, "the lease was taken in-process");
       t.equal(svc.requests.length, 1);
-      if (b.binding === "bun-ffi") t.ok(existsSync(koffiCache), "koffi loaded for the in-process run (the lease lock), from its checked cache");
+      if (b.binding !== "koffi") t.ok(existsSync(koffiCache), "koffi loaded for the in-process run (the lease lock), from its checked cache");
     });
 
     t.test("no socket runs the command in-process", async (t) => {

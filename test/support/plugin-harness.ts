@@ -3,6 +3,7 @@
 // read from stdout, logs from stderr. Optionally inside a test namespace (nsenter --net).
 
 import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sharedService } from "./cni-service.js";
@@ -11,6 +12,20 @@ import type { TestNetns } from "./netns.js";
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DIST = join(REPO_ROOT, "dist");
 export const KUBENET_BIN = join(DIST, "kubenet");
+/** The full plugin the thin client (dist/kubenet, Duktape) hands in-process calls to. */
+export const KUBENET_FULL_BIN = join(DIST, "kubenet-full");
+
+/**
+ * Whether `file` is the Duktape thin client (native/client-host/host.c names its embedded script so). Asking it
+ * is no test: it hands whatever is not a CNI call to kubenet-full, which then answers for itself.
+ */
+export function isThinClient(file: string): boolean {
+  try {
+    return readFileSync(file).includes("kubenet-client.js");
+  } catch {
+    return false;
+  }
+}
 export const HOST_LOCAL_BIN = join(DIST, "host-local");
 export const BRIDGE_BIN = join(DIST, "bridge");
 export const LOOPBACK_BIN = join(DIST, "loopback");
