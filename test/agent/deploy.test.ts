@@ -50,7 +50,7 @@ t.test("deploy: the agent's args parse (with the downward-API and env values sub
   t.match(manifest, /- name: cri-socket-dir\n\s+mountPath: \/run\/containerd\n\s+readOnly: true/, "the CRI socket's directory is mounted read-only");
 });
 
-/** The install-cni init container's script, with its paths moved under `root` (bin/ for /opt/cni/bin, src/kubenet). */
+/** The install-cni init container's script, with its paths moved under `root` (bin/ for /opt/cni/bin, src/ for /opt/kubenet/bin). */
 function installScript(root: string): string {
   const lines = manifest.split("\n");
   const start = lines.findIndex((l) => l.trim() === "- -ec") + 1;
@@ -59,7 +59,7 @@ function installScript(root: string): string {
     if (!l.startsWith("              ") && l.trim() !== "") break;
     body.push(l.slice(14));
   }
-  return body.join("\n").replaceAll("/host/opt/cni/bin", join(root, "bin")).replaceAll("/opt/kubenet/bin/kubenet", join(root, "src", "kubenet"));
+  return body.join("\n").replaceAll("/host/opt/cni/bin", join(root, "bin")).replaceAll("/opt/kubenet/bin", join(root, "src"));
 }
 
 t.test("deploy: install-cni installs the executable and the alias names atomically and idempotently", async (t) => {
@@ -67,34 +67,38 @@ t.test("deploy: install-cni installs the executable and the alias names atomical
   mkdirSync(join(root, "src"));
   mkdirSync(join(root, "bin"));
   writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho v1\n");
+  writeFileSync(join(root, "src", "kubenet-full"), "full v1\n");
   writeFileSync(join(root, "bin", "bridge"), "distro bridge");
+  writeFileSync(join(root, "bin", "loopback"), "distro loopback", { mode: 0o755 });
   const sh = installScript(root);
   const keep = /- name: KEEP_EXISTING\n\s+value: "([^"]*)"/.exec(manifest)?.[1];
-  t.equal(keep, "loopback", "a node's own loopback is kept by default");
+  t.equal(keep, "", "by default ours replaces every name (with the agent, our loopback is cheaper than Go's)");
   const run = (aliases: string, keepExisting = keep ?? ""): string =>
     execFileSync("sh", ["-ec", sh], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", INSTALL_ALIASES: aliases, KEEP_EXISTING: keepExisting }, encoding: "utf8" });
   const aliases = /- name: INSTALL_ALIASES\n\s+value: "([^"]*)"/.exec(manifest)?.[1] ?? "";
   t.same(aliases.split(" ").sort(), PLUGIN_NAMES.filter((n) => n !== "kubenet").sort(), "by default every name the executable answers as");
   t.match(run(aliases), /installed kubenet/);
   writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho v2\n");
+  writeFileSync(join(root, "src", "kubenet-full"), "full v2\n");
   run(aliases);
-  t.same(readdirSync(join(root, "bin")).sort(), ["bandwidth", "bridge", "host-local", "kubenet", "loopback", "portmap"], "no temp files left");
+  t.same(readdirSync(join(root, "bin")).sort(), ["bandwidth", "bridge", "host-local", "kubenet", "kubenet-full", "loopback", "portmap"], "no temp files left");
   t.equal(readFileSync(join(root, "bin", "kubenet"), "utf8"), "#!/bin/sh\necho v2\n", "updated in place");
-  t.equal(lstatSync(join(root, "bin", "kubenet")).mode & 0o777, 0o755);
+  t.equal(readFileSync(join(root, "bin", "kubenet-full"), "utf8"), "full v2\n", "the full plugin beside it, updated too");
+  for (const f of ["kubenet", "kubenet-full"]) t.equal(lstatSync(join(root, "bin", f)).mode & 0o777, 0o755, `${f} 0755 (the thin client runs kubenet-full only when no one else can write it)`);
   for (const alias of ["loopback", "bridge", "host-local", "portmap", "bandwidth"]) t.equal(readlinkSync(join(root, "bin", alias)), "kubenet", `${alias} -> kubenet`);
   t.equal(execFileSync(join(root, "bin", "loopback"), { encoding: "utf8" }), "v2\n");
 });
 
-t.test("deploy: install-cni keeps a node's own loopback (KEEP_EXISTING) and installs ours where there is none", async (t) => {
+t.test("deploy: KEEP_EXISTING=loopback keeps a node's own loopback and installs ours where there is none", async (t) => {
   const root = tempDir(t);
   mkdirSync(join(root, "src"));
   mkdirSync(join(root, "bin"));
   writeFileSync(join(root, "src", "kubenet"), "#!/bin/sh\necho ours\n");
+  writeFileSync(join(root, "src", "kubenet-full"), "full\n");
   writeFileSync(join(root, "bin", "loopback"), "#!/bin/sh\necho distro\n", { mode: 0o755 });
   writeFileSync(join(root, "bin", "bridge"), "distro bridge");
   const sh = installScript(root);
-  const keep = /- name: KEEP_EXISTING\n\s+value: "([^"]*)"/.exec(manifest)?.[1] ?? "";
-  const run = (): string => execFileSync("sh", ["-ec", sh], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", INSTALL_ALIASES: "loopback bridge", KEEP_EXISTING: keep }, encoding: "utf8" });
+  const run = (): string => execFileSync("sh", ["-ec", sh], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", INSTALL_ALIASES: "loopback bridge", KEEP_EXISTING: "loopback" }, encoding: "utf8" });
   t.match(run(), /kept the node's loopback/);
   t.equal(execFileSync(join(root, "bin", "loopback"), { encoding: "utf8" }), "distro\n", "the node's loopback stays");
   t.equal(readlinkSync(join(root, "bin", "bridge")), "kubenet", "a name not kept is replaced");
@@ -103,5 +107,5 @@ t.test("deploy: install-cni keeps a node's own loopback (KEEP_EXISTING) and inst
   t.equal(readlinkSync(join(root, "bin", "loopback")), "kubenet");
   t.notMatch(run(), /kept/, "ours already there: refreshed, not kept aside");
   t.equal(execFileSync(join(root, "bin", "loopback"), { encoding: "utf8" }), "ours\n");
-  t.same(readdirSync(join(root, "bin")).sort(), ["bridge", "kubenet", "loopback"], "no temp files left");
+  t.same(readdirSync(join(root, "bin")).sort(), ["bridge", "kubenet", "kubenet-full", "loopback"], "no temp files left");
 });
