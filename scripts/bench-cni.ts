@@ -4,12 +4,13 @@
 // Modes: "go"; "ours" (dist/kubenet, no agent: the command runs in-process); "ours-agent" (the same executable
 // with the agent's CNI service running on the default socket /run/kubenet/cni.sock, started here for that mode's
 // phases only, and warmed with C unmeasured pods first: see warmAgent). Each mode has its own bridge and subnet.
-// The loopback call is as deployed: the install keeps a node's existing `loopback` (the distribution's Go one,
-// here Debian's), so "ours" and "ours-agent" run Go's loopback, then our network. "ours-ourlo" and
-// "ours-agent-ourlo" run our `loopback` too (a node that had none), through the service in the agent mode.
+// The loopback call: "ours" and "ours-agent" run the node's Go loopback (Debian's; the install keeps it with
+// KEEP_EXISTING="loopback"), then our network. "ours-ourlo" and "ours-agent-ourlo" run our `loopback` too, through
+// the service in the agent mode: that is the install's default, so "ours-agent-ourlo" is the chain as deployed.
 // Run by scripts/bench.sh inside `unshare --net --mount` with tmpfs over /run: no trace on the machine.
 //   node bench-cni.cjs --dist DIR --work DIR [--pods N] [--rounds N] [--c 1,8] [--modes go,ours,ours-agent,ours-agent-ourlo,ours-ourlo]
 //                      [--variant NAME=PATH ...]   (another build of ours, e.g. the Node script, no agent)
+//                      [--agent-variant NAME=PATH ...] (another client executable, served by the agent)
 //                      [--agent PATH]              (the kubenet-agent to run; default DIST/kubenet-agent)
 
 import { execFileSync } from "node:child_process";
@@ -52,6 +53,15 @@ function makeModes(): Mode[] {
     const socket = "/run/kubenet/cni.sock"; // /run is a tmpfs of the bench sandbox
     const [bridge, cidr] = [`kbr${1 + i * 2}`, `10.${41 + i * 2}.0.0/16`];
     out.push({ ...ours(name, join(dist, "kubenet"), 1 + i * 2, { agentSocket: socket }), startAgent: () => startAgent(agentBin, work, socket, cidr, bridge) });
+  }
+  // Another client executable served by the agent (e.g. the Bun-compiled kubenet-full as the client), Go's loopback.
+  for (const v of args("--agent-variant")) {
+    const [name, bin] = v.split("=");
+    if (name === undefined || bin === undefined) throw new Error(`--agent-variant NAME=PATH, got ${JSON.stringify(v)}`);
+    const socket = "/run/kubenet/cni-variant.sock"; // one agent at a time: each mode's agent runs for its phases only
+    const i = 10 + out.length;
+    const [bridge, cidr] = [`kbr${i}`, `10.${40 + i}.0.0/16`];
+    out.push({ ...ours(name, resolve(bin), i, { agentSocket: socket }, false), startAgent: () => startAgent(agentBin, work, socket, cidr, bridge) });
   }
   for (const v of args("--variant")) {
     const [name, bin] = v.split("=");

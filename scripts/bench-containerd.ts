@@ -36,8 +36,8 @@ function binDir(prefix: string, links: Record<string, string>): string {
   return dir;
 }
 
-/** As the install lays it out on a node that has the distribution's plugins: our kubenet, the node's loopback. */
-const deployedBinDir = (): string => binDir("deployed", { kubenet: join(DIST, "kubenet"), loopback: join(REF_PLUGIN_DIR, "loopback") });
+/** As the install lays it out with KEEP_EXISTING="loopback" on a node that has the distribution's plugins. */
+const nodeLoopbackBinDir = (): string => binDir("node-lo", { kubenet: join(DIST, "kubenet"), loopback: join(REF_PLUGIN_DIR, "loopback") });
 
 /** kubenet and loopback (and the drop-in names) are the single executable. */
 const seaBinDir = (): string => binDir("sea", Object.fromEntries(["kubenet", "loopback", "bridge", "host-local"].map((n) => [n, join(DIST, "sea", "kubenet")])));
@@ -63,12 +63,15 @@ async function main(): Promise<void> {
   };
   await add("kubenet-ts (dist/kubenet)", {});
   if (process.argv.includes("--with-agent")) {
-    // As deployed (deploy/kubenet.yaml keeps a node's loopback): Go's loopback, our kubenet through the service.
-    await add("kubenet-ts + agent (node's loopback)", { binDir: deployedBinDir() });
-    const c = chains[chains.length - 1] as Chain;
-    // The agent's CNI service in the same world: the thin client in dist/kubenet hands requests to it.
-    startNodeAgent(t, c.ctrd, ["--static-pod-cidr", "10.244.1.0/24", "--cni-conf-dir", c.ctrd.confDir, "--masq-config", "", "--listen", "off", "--cri-endpoint", "off"]);
-    for (let i = 0; i < 600 && c.ctrd.run("test", ["-S", "/run/kubenet/cni.sock"]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    // As deployed (deploy/kubenet.yaml): our loopback and kubenet, both through the service; and with the node's
+    // Go loopback kept (KEEP_EXISTING="loopback").
+    for (const [name, options] of [["kubenet-ts + agent (as deployed)", {}], ["kubenet-ts + agent (node's loopback)", { binDir: nodeLoopbackBinDir() }]] as const) {
+      await add(name, options);
+      const c = chains[chains.length - 1] as Chain;
+      // The agent's CNI service in the same world: the thin client in dist/kubenet hands requests to it.
+      startNodeAgent(t, c.ctrd, ["--static-pod-cidr", "10.244.1.0/24", "--cni-conf-dir", c.ctrd.confDir, "--masq-config", "", "--listen", "off", "--cri-endpoint", "off"]);
+      for (let i = 0; i < 600 && c.ctrd.run("test", ["-S", "/run/kubenet/cni.sock"]).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    }
   }
   await add("Go reference (bridge+host-local+loopback)", { binDir: REF_PLUGIN_DIR, conflist: REF_CONFLIST });
   if (existsSync(join(DIST, "sea", "kubenet"))) await add("kubenet-ts (single executable)", { binDir: seaBinDir() });
