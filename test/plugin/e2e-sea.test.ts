@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import t from "tap";
 import { KERNEL_SKIP, createTopology, type TestNetns } from "../support/netns.js";
-import { DIST, REPO_ROOT, describeRun, isThinClient, runPlugin, type PluginRun } from "../support/plugin-harness.js";
+import { DIST, REPO_ROOT, describeRun, isBunCompiled, isThinClient, runPlugin, type PluginRun } from "../support/plugin-harness.js";
 import { containerId, kubenetConf, leases, link, ok, ping, resultIps, stripPrefix, tempDir, vethNames, withPrev } from "./datapath-support.js";
 
 const SEA_BIN = join(DIST, "sea", "kubenet");
@@ -21,13 +21,6 @@ const SKIP: string | false = KERNEL_SKIP || (existsSync(SEA_BIN) || process.env[
 const BUN_BIN = join(DIST, "kubenet-full");
 /** The thin client (Duktape) installed as `kubenet` in front of kubenet-full. */
 const CLIENT_BIN = join(DIST, "kubenet");
-
-/** A Bun-compiled executable turns back into the bun CLI when BUN_BE_BUN=1 is set, and prints Bun's version. */
-function isBunCompiled(file: string): boolean {
-  if (!existsSync(file)) return false;
-  const r = spawnSync(file, ["--version"], { env: { BUN_BE_BUN: "1" }, encoding: "utf8", timeout: 60_000 });
-  return r.status === 0 && /^\d+\.\d+\.\d+/.test(r.stdout);
-}
 
 interface Executable {
   readonly label: string;

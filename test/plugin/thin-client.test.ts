@@ -8,14 +8,13 @@
 // koffi on the service path (its koffi cache beside the executable is not even created) and loads it
 // lazily when it falls back.
 
-import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import t from "tap";
 import { REFUSAL, WIRE_HEADER_BYTES, decodeHeader, decodeRequestBody, encodeRefusal, encodeResult, type WireRequest } from "../../core/cni/wire.js";
 import { nodePluginScript } from "../support/node-plugin.js";
-import { KUBENET_BIN, KUBENET_FULL_BIN, isThinClient, runPluginAsync, type PluginRun } from "../support/plugin-harness.js";
+import { KUBENET_BIN, KUBENET_FULL_BIN, isBunCompiled, isThinClient, runPluginAsync, type PluginRun } from "../support/plugin-harness.js";
 import { containerId, tempDir, type TapTest } from "./datapath-support.js";
 
 type Behaviour = "answer" | "refuse" | "drop";
@@ -59,13 +58,6 @@ interface Build {
   readonly binding: "duktape" | "bun-ffi" | "koffi";
   /** Installs it in a fresh directory as `host-local`; returns the path to run. */
   install(t: TapTest): Promise<string>;
-}
-
-/** A Bun-compiled executable turns back into the bun CLI when BUN_BE_BUN=1 is set, and prints Bun's version. */
-function isBunCompiled(file: string): boolean {
-  if (!existsSync(file)) return false;
-  const r = spawnSync(file, ["--version"], { env: { BUN_BE_BUN: "1" }, encoding: "utf8", timeout: 60_000 });
-  return r.status === 0 && /^\d+\.\d+\.\d+/.test(r.stdout);
 }
 
 /** Copies `files` (name -> source) into a fresh bin directory with a `host-local` link to kubenet; returns the link. */

@@ -3,7 +3,7 @@
 // read from stdout, logs from stderr. Optionally inside a test namespace (nsenter --net).
 
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sharedService } from "./cni-service.js";
@@ -14,6 +14,13 @@ export const DIST = join(REPO_ROOT, "dist");
 export const KUBENET_BIN = join(DIST, "kubenet");
 /** The full plugin the thin client (dist/kubenet, Duktape) hands in-process calls to. */
 export const KUBENET_FULL_BIN = join(DIST, "kubenet-full");
+
+/** A Bun-compiled executable turns back into the bun CLI when BUN_BE_BUN=1 is set, and prints Bun's version. */
+export function isBunCompiled(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const r = spawnSync(file, ["--version"], { env: { BUN_BE_BUN: "1" }, encoding: "utf8", timeout: 60_000 });
+  return r.status === 0 && /^\d+\.\d+\.\d+/.test(r.stdout);
+}
 
 /**
  * Whether `file` is the Duktape thin client (native/client-host/host.c names its embedded script so). Asking it
