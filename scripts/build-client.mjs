@@ -22,7 +22,7 @@ export function clientBuildProblem() {
   return undefined;
 }
 
-async function bundleEs5(root, entry) {
+async function bundleEs5(entry) {
   const r = await build({
     entryPoints: [entry],
     bundle: true,
@@ -41,7 +41,7 @@ async function bundleEs5(root, entry) {
   return lowered.outputText;
 }
 
-async function duktapeObject(root, cacheDir, cc) {
+async function duktapeObject(cacheDir, cc) {
   const src = join(DUKTAPE_DIR, "duktape.c");
   const { stdout: ccVersion } = await run(cc, ["--version"]);
   const key = createHash("sha256").update(readFileSync(src)).update(ccVersion).digest("hex").slice(0, 16);
@@ -61,9 +61,9 @@ export async function buildClient(root, outfile) {
   const cacheDir = join(root, "node_modules", ".cache", "kubenet-client");
   mkdirSync(cacheDir, { recursive: true });
   const [shims, client, obj] = await Promise.all([
-    bundleEs5(root, join(root, "native", "client-host", "es-shims.ts")),
-    bundleEs5(root, join(root, "plugin", "client-main.ts")),
-    duktapeObject(root, cacheDir, cc),
+    bundleEs5(join(root, "native", "client-host", "es-shims.ts")),
+    bundleEs5(join(root, "plugin", "client-main.ts")),
+    duktapeObject(cacheDir, cc),
   ]);
   const js = Buffer.from(`${shims}\n${client}`);
   const work = mkdtempSync(join(cacheDir, "build-")); // client.js.h of this build only (builds may overlap)
