@@ -1,12 +1,14 @@
 // Builds dist/:
-//   dist/kubenet        the CNI plugin (multi-call: also answers as bridge, host-local, loopback, bandwidth, portmap): a Bun-compiled
-//                       executable (one file: the Bun runtime, the whole plugin as bytecode, koffi.node embedded)
+//   dist/kubenet        the thin CNI client (multi-call: the links bridge, host-local, loopback, bandwidth, portmap
+//                       point to it): C + Duktape running plugin/client-main.ts (scripts/build-client.mjs); it
+//                       starts for every call, in less CPU than a Go plugin, and hands in-process work to
+//   dist/kubenet-full   the plugin: a Bun-compiled executable (one file: the Bun runtime, the whole plugin as
+//                       bytecode, koffi.node embedded); KUBENET_PLUGIN_RUNTIME=node builds it as the Node script
+//                       bundle instead (no Bun). A Bun-compiled executable starts in about half of `node -e 0`, a
+//                       Node single executable needs ~1.4x (README "Measured")
 //   dist/kubenet-agent  the node agent, an esbuild bundle run by Node: koffi, @kubernetes/client-node and
 //                       @grpc/grpc-js (CRI, only `kubenet status`/`gc`) stay external, loaded from node_modules
 //   dist/kubenet-cni-worker.js  the plugin's code for the agent's CNI service threads (Node bundle, beside the agent)
-// Why Bun for the plugin: it starts for every pod, and its start-up is the budget. Measured in a clean env
-// (README "Measured"): a Bun-compiled executable starts in about half of `node -e 0`, a Node single executable
-// needs ~1.4x. KUBENET_PLUGIN_RUNTIME=node builds dist/kubenet as the Node script bundle instead (no Bun).
 import { chmodSync, existsSync, mkdirSync, renameSync, symlinkSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
